@@ -3,7 +3,8 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 Every queue offers ``put(item, lane=, at=)``, ``put_many(items, lane=)``, ``take(n, now)``
-(ticketed items, the ``"high"`` lane first, only those due), ``ack(tickets)``,
+(ticketed items, the ``"high"`` lane first, only those due), ``renew(tickets, now)`` (the taker
+is alive and still at these items: no other taker gets them for a while yet), ``ack(tickets)``,
 ``ack_settled(tickets, dedup, confirmed, released)`` (settle a take's dedup claims and ack it:
 the send stage's last step), ``next_due()`` (when the earliest waiting item becomes takeable)
 and ``len()``: the :class:`Queue` protocol.
@@ -62,6 +63,7 @@ __all__ = [
     "SQLiteQueue",
     "check_dedup",
     "check_many",
+    "check_now",
     "check_path",
     "check_put",
     "check_queue",
@@ -78,7 +80,8 @@ class Queue(Protocol):
 
     ``put`` one item (due at ``at``; 0: now), ``put_many`` a batch due now (every item checked
     as ``put`` checks it before any is added), ``take`` up to ``n`` due items with their
-    tickets, ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
+    tickets, ``renew`` the hold on taken items (a long take keeps them from being served again
+    meanwhile), ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
     (a delayed one, or on SQLite a leased one) becomes takeable, None when none waits:
     :meth:`Pipeline.run <designpatterns_ref.notifications.Pipeline.run>` jumps a simulated clock
     there when a round moves nothing. Every queue of this family has all of these.
@@ -89,6 +92,8 @@ class Queue(Protocol):
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None: ...
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]: ...
+
+    def renew(self, tickets: Sequence[Hashable], now: float) -> None: ...
 
     def ack(self, tickets: Sequence[Hashable]) -> None: ...
 
@@ -105,7 +110,16 @@ class Queue(Protocol):
     def __len__(self) -> int: ...
 
 
-QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "__len__")
+QUEUE_METHODS = (
+    "put",
+    "put_many",
+    "take",
+    "renew",
+    "ack",
+    "ack_settled",
+    "next_due",
+    "__len__",
+)
 
 
 def check_queue(where: str, name: str, queue: object) -> None:
@@ -156,6 +170,11 @@ def check_take(where: str, n: object, now: object) -> None:
     """Refuse a bad batch size or time."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
         raise NotificationError(f"{where}: n={shown(n)} must be an int in [1, 1000000]")
+    check_now(where, now)
+
+
+def check_now(where: str, now: object) -> None:
+    """Refuse a bad time: a number of seconds in [0, 1e11]."""
     if isinstance(now, bool) or now != 0.0:
         check_seconds(where, "now", now, high=1e11)
 
@@ -257,6 +276,12 @@ class MemoryQueue:
                 flight[i] = (lane, item)
                 out.append((i, item))
         return out
+
+    def renew(self, tickets: Sequence[Hashable], now: float) -> None:
+        """Nothing to do: a taken item stays taken until it is acked or :meth:`restore` puts
+        it back (the arguments are still checked)."""
+        check_tickets("MemoryQueue.renew", tickets)
+        check_now("MemoryQueue.renew", now)
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Forget taken items for good."""
@@ -393,6 +418,24 @@ class SQLiteQueue:
                 raise NotificationError(
                     f"{where}: ticket={shown(t)} is not one this queue gave out"
                 )
+
+    def renew(self, tickets: Sequence[Hashable], now: float) -> None:
+        """Lease the taken items again, ``lease`` seconds from ``now``, in one transaction (an
+        unknown ticket, or an item no longer leased, is left as it is), so a take that lasts
+        longer than the lease is not served to another taker meanwhile; a store that cannot run
+        it raises :class:`~.base.QueueUnavailable`, with nothing renewed."""
+        where = "SQLiteQueue.renew"
+        self._tickets(where, tickets)
+        check_now(where, now)
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                update = (
+                    f"UPDATE {self._table} SET leased = max(leased, ?) WHERE id = ? AND leased > 0"
+                )
+                self._db.executemany(update, [(now + self.lease, t) for t in tickets])
+        except sqlite3.Error as exc:  # the transaction rolled back: nothing was renewed
+            raise QueueUnavailable(f"{where}: {shown(self.path)}: {exc}") from exc
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good, in one transaction (an unknown ticket deletes nothing);

@@ -60,6 +60,7 @@ from designpatterns_ref.notifications.queues import (
     Item,
     check_dedup,
     check_many,
+    check_now,
     check_put,
     check_take,
     check_tickets,
@@ -348,6 +349,27 @@ class RedisStreamQueue:
         for stream, ids in per_stream.items():
             pipe.xack(stream, self.group, *ids)
             pipe.xdel(stream, *ids)
+
+    def renew(self, tickets: Sequence[Hashable], now: float) -> None:
+        """Reset the idle time of the taken messages (``XCLAIM ... 0 ... JUSTID`` to this
+        consumer, one per stream, in one round trip), so a take that lasts longer than
+        ``claim_idle`` is not reclaimed by another consumer while this one is still at it
+        (``now`` is checked, not used: the idle time is the server's). An acked message is
+        left as it is. A server that is down raises
+        :class:`~designpatterns_ref.notifications.QueueUnavailable`."""
+        where = "RedisStreamQueue.renew"
+        checked = self._tickets(where, tickets)
+        check_now(where, now)
+        per_stream: dict[str, list[str]] = {}
+        for stream, msg_id in checked:
+            per_stream.setdefault(stream, []).append(msg_id)
+        if not per_stream:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for stream, ids in per_stream.items():
+            pipe.xclaim(stream, self.group, self.consumer, 0, ids, justid=True)
+        with _unavailable(where, self.name):
+            self._regrouped(pipe.execute)
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """XACK and XDEL the taken messages in one round trip (an unknown ticket: nothing)."""

@@ -30,24 +30,34 @@ crash between the claims and the sends leaves claims that run out after the leas
 replay sends (nothing lost); a crash between a provider's ok and the settle also ends in a
 replay that sends again: the one window where the phone sees a message twice (at least once,
 never lost). Settling a take at a time widens that window from one message to every message of
-the take the provider had taken before the crash (at most the take's size). A settle that
-fails while the sender lives on (the store down or stalled: ``ack_settled`` raises
-:class:`~.base.QueueUnavailable`) is kept and tried again at the start of the next
-:meth:`Sender.send_batch`, before anything new is taken, so an outage is not a crash: the take's
-messages are marked delivered and acked, and recorded, once the store answers again, instead of
-being served again and sent a second time once their claims run out.
+the take the provider had taken before the crash (at most the take's size).
 
-A take may take longer to send than the claims' lease. The sender looks at a monotonic clock
-before each message, and once more than half the lease has passed since the claims were made
-or last renewed, renews in one call (``dedup.extend``) the claims it still needs (those of the
-messages sent and of those still to send); a message still to send whose claim was lost
+An outage is not a crash. The loop over the take only decides the fates; the writes they need
+(a copy put back in the queue for a retry or a busy claim, a dead letter, ``on_invalid``) wait
+in a :class:`Settlement` and are made after the loop, in that order, then the settle and ack
+(``ack_settled``). A write that fails while the sender lives on (the store down or stalled:
+:class:`~.base.QueueUnavailable`; any error of ``on_invalid``) leaves what is not done yet in
+:attr:`Sender.unsettled`, and the next :meth:`Sender.send_batch` goes on from there before it
+takes anything new: each write is made once (a store that raises changed nothing), and the
+take's messages are marked delivered and acked, and recorded, once the store answers again,
+instead of being served again and sent a second time once their claims run out. A dedup window
+that fails mid-take (the claims, or their renewal) ends the take there: the messages not reached
+yet go back to the queue unchanged, due now (their claims released), and the part done is
+settled as above.
+
+A take may take longer to send than the claims' lease, or than the queue holds a taken item
+for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
+a monotonic clock before each message, and once more than half the shorter of the two has
+passed since the claims were made or last renewed, renews in one call (``dedup.extend``) the
+claims it still needs (those of the messages sent and of those still to send), and the queue's
+hold on the take in another (``outgoing.renew``); a message still to send whose claim was lost
 meanwhile gets the renewal's answer as a fresh claim would. Every claim of the take then stays
-live until the settle, and the promise above holds, as long as each provider call takes less
-than half the lease minus one round trip to the window. (A :class:`~.providers.DedupWindow` on
-a simulated clock is renewed after real seconds too, which only restarts its claims' leases at
-the simulated now.)
+live until the settle, no other sender is served the take meanwhile, and the promise above
+holds, as long as each provider call takes less than that half minus one round trip to the
+store. (A :class:`~.providers.DedupWindow` on a simulated clock is renewed after real seconds
+too, which only restarts its claims' leases at the simulated now.)
 
-Complexity: O(1) per message; two dedup calls per take, plus one per half lease of sending.
+Complexity: O(1) per message; two dedup calls per take, plus two per renewal.
 
 >>> backoff(0, base=1.0, cap=60.0, draw=0.0), backoff(10, base=1.0, cap=60.0, draw=0.999)
 (0.5, 59.97)
@@ -55,9 +65,11 @@ Complexity: O(1) per message; two dedup calls per take, plus one per half lease 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from designpatterns_ref.clock import Clock, read_seconds
@@ -75,7 +87,18 @@ from designpatterns_ref.notifications.base import (
 from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import Queue
 
-__all__ = ["Deliverer", "Sender", "backoff"]
+__all__ = ["Deliverer", "Sender", "Settlement", "backoff"]
+
+
+def _hold(queue: object) -> float:
+    """How long a taken item stays its taker's without a ``renew``: a Redis queue serves it to
+    another consumer once it was idle ``claim_idle``, a SQLite queue after its ``lease``; a
+    memory queue never does (infinity)."""
+    for name in ("claim_idle", "lease"):
+        value = getattr(queue, name, None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return math.inf
 
 
 def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
@@ -88,6 +111,22 @@ def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
         raise NotificationError(f"backoff: draw={shown(draw)} must be in [0, 1)")
     ceiling = min(cap, base * 2.0 ** min(attempt, 60))
     return round(ceiling * (0.5 + draw / 2), 6)
+
+
+@dataclass(slots=True)
+class Settlement:
+    """What ends one take, in the order :meth:`Sender._settle` does it: ``on_invalid`` on each
+    of ``invalid``, the ``dead`` letters (item, lane), the copies put back ``again`` in the
+    outgoing queue (item, lane, due time), then the settle of ``confirmed`` and ``released``
+    with the ack of ``tickets``; then the ``receipts`` are recorded."""
+
+    tickets: list[Hashable]
+    confirmed: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    dead: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    again: list[tuple[dict[str, Any], str, float]] = field(default_factory=list)
 
 
 class Sender:
@@ -129,11 +168,11 @@ class Sender:
                 )
         check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
         for label, queue in (("outgoing", outgoing), ("dead", dead)):
-            methods = ("put", "take", "ack", "ack_settled")
+            methods = ("put", "take", "renew", "ack", "ack_settled")
             if not all(callable(getattr(queue, a, None)) for a in methods):
                 raise NotificationError(
-                    f"{where}: {label}={shown(queue)} must be a queue with put, take, ack and "
-                    "ack_settled"
+                    f"{where}: {label}={shown(queue)} must be a queue with put, take, renew, ack "
+                    "and ack_settled"
                 )
         check_callable(where, "clock", clock)
         check_callable(where, "record", record)
@@ -152,18 +191,19 @@ class Sender:
         self.latest = latest if latest is not None else {}
         self.max_attempts, self.base, self.cap = max_attempts, base, cap
         self._rng = random.Random(seed)
-        #: The last take's settle, when it failed with QueueUnavailable: (tickets, confirmed,
-        #: released, receipts), settled again before the next take.
-        self.unsettled: tuple[list[Hashable], list[str], list[str], list[Receipt]] | None = None
+        #: The end of the last take, when one of its writes failed: what is left of it, done
+        #: first by the next :meth:`send_batch`.
+        self.unsettled: Settlement | None = None
 
     def send_batch(self, n: int = 1024) -> int:
         """Send up to ``n`` due messages; return how many were taken.
 
-        A take whose settle failed (:class:`~.base.QueueUnavailable`) is settled first; while
-        that still fails, this raises it again and takes nothing."""
+        A take whose end failed (a write or the settle: :class:`~.base.QueueUnavailable`, or
+        an error of ``on_invalid``) is finished first (:attr:`unsettled`); while that still
+        fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
         if self.unsettled is not None:
-            self._settle(*self.unsettled)
+            self._settle(self.unsettled)
         batch = self.outgoing.take(n, now)
         if not batch:
             return 0
@@ -171,14 +211,18 @@ class Sender:
         return len(batch)
 
     def _send(self, msgs: list[dict[str, Any]], now: float, tickets: list[Hashable]) -> None:
-        """Give each message of one take its fate: claim all, send, settle all (and ack)."""
+        """Give each message of one take its fate: claim all, send, settle all (and ack).
+
+        The loop only decides; every write its fates need (a re-queued copy, a dead letter,
+        ``on_invalid``) waits in the :class:`Settlement` for :meth:`_settle`. A window that
+        fails (the claims, or their renewal) ends the take there: the messages not reached yet
+        go back to the queue as they were, and the part already done is settled."""
         providers = self.providers
         latest = self._newest(msgs)
         early: list[str | None] = []  # the fates decided without the dedup window
         for m in msgs:
             ck = m["ck"]
             if m["ch"] not in providers:  # no provider to ask: a dead letter, not a crash
-                self.dead.put({**m, "why": "no-provider"}, lane=m["lane"])
                 early.append("dead-letter")
             elif now > m["exp"]:
                 early.append("expired")
@@ -187,26 +231,34 @@ class Sender:
             else:
                 early.append(None)
         live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
-        renew_after = self.dedup.lease / 2
+        s = Settlement(tickets)
+        renew_after = min(self.dedup.lease, _hold(self.outgoing)) / 2
         claimed_at = time.monotonic()  # before the claims are sent: the leases start later
-        claims = self.dedup.claim_many(live)
+        try:
+            claims = self.dedup.claim_many(live)
+        except QueueUnavailable:
+            self._stop(s, msgs, live)
+            raise
         k = 0  # the index in ``live``/``claims`` of the next message that needs the window
-        confirmed: list[str] = []
-        released: list[str] = []
         sent: set[str] = set()  # ids delivered by this take
-        receipts: list[Receipt] = []
-        for m, status in zip(msgs, early, strict=True):
+        for i, (m, status) in enumerate(zip(msgs, early, strict=True)):
             if time.monotonic() - claimed_at > renew_after:
                 claimed_at = time.monotonic()
-                self._renew(live, claims, k, confirmed)
+                try:
+                    self._renew(live, claims, k, s)
+                except QueueUnavailable:
+                    self._stop(s, msgs[i:], live[k:])
+                    raise
             attempts = m["a"] + 1
-            if status is None:
+            if status == "dead-letter":
+                s.dead.append(({**m, "why": "no-provider"}, m["lane"]))
+            elif status is None:
                 claim = claims[k]
                 k += 1
                 if claim == "delivered" or (claim == "busy" and m["id"] in sent):
                     status = "duplicate"  # delivered before, or by its twin in this take
                 elif claim == "busy":  # another sender is at it: look again after its lease
-                    self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
+                    s.again.append((m, m["lane"], now + self.dedup.lease))
                     status, attempts = "retry", m["a"]
                 else:
                     try:
@@ -214,14 +266,24 @@ class Sender:
                     except NotificationError:  # a message no provider could ever be sent
                         answer = "malformed"  # (a body not valid UTF-8): a dead letter
                     if answer == "ok":
-                        confirmed.append(m["id"])
+                        s.confirmed.append(m["id"])
                         sent.add(m["id"])
                         status = "delivered"
                     else:
-                        released.append(m["id"])
-                        status = self._refused(m, answer, attempts, now)
-            receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
-        self._settle(tickets, confirmed, released, receipts)
+                        s.released.append(m["id"])
+                        status = self._refused(s, m, answer, attempts, now)
+            s.receipts.append(
+                Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts)
+            )
+        self._settle(s)
+
+    def _stop(self, s: Settlement, rest: list[dict[str, Any]], unsent: list[str]) -> None:
+        """End a take whose dedup window failed: ``rest`` (the messages not reached) goes back
+        to the queue unchanged, due now, the claims of ``unsent`` are released, and the take is
+        settled (:meth:`_settle`: kept for the next take if the store is still down)."""
+        s.again.extend((m, m["lane"], 0.0) for m in rest)
+        s.released.extend(unsent)
+        self._settle(s)
 
     def _newest(self, msgs: list[dict[str, Any]]) -> Mapping[tuple[str, str], str]:
         """The newest key of each (token, collapse key) of the take: ``latest`` itself, or
@@ -232,40 +294,50 @@ class Sender:
         pairs = list({(m["tok"], m["ck"]) for m in msgs if m["ck"] is not None})
         return {p: k for p, k in zip(pairs, get_many(pairs), strict=True) if k is not None}
 
-    def _settle(
-        self,
-        tickets: list[Hashable],
-        confirmed: list[str],
-        released: list[str],
-        receipts: list[Receipt],
-    ) -> None:
-        """Settle the take and ack it, then record its receipts. A store that fails keeps the
-        take in :attr:`unsettled` (and raises): the next :meth:`send_batch` settles it first."""
-        try:
-            self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
-        except QueueUnavailable:
-            self.unsettled = (tickets, confirmed, released, receipts)
-            raise
+    def _settle(self, s: Settlement) -> None:
+        """End the take: its writes in order (``on_invalid`` calls, dead letters, re-queued
+        copies), then settle and ack it, then record its receipts. Each write is dropped from
+        ``s`` once done; a write that fails (raises) keeps ``s`` in :attr:`unsettled`, with
+        what is left, and raises: the next :meth:`send_batch` goes on from there first, so
+        each write is made once and the take's sends are marked delivered."""
+        self.unsettled = s
+        while s.invalid:
+            self.on_invalid(s.invalid[0])
+            del s.invalid[0]
+        while s.dead:
+            item, lane = s.dead[0]
+            self.dead.put(item, lane=lane)
+            del s.dead[0]
+        while s.again:
+            item, lane, at = s.again[0]
+            self.outgoing.put(item, lane=lane, at=at)
+            del s.again[0]
+        self.outgoing.ack_settled(s.tickets, self.dedup, s.confirmed, s.released)
         self.unsettled = None
-        for r in receipts:  # the fates are final once settled: a crash before replays the take
+        for r in s.receipts:  # the fates are final once settled: a crash before replays the take
             self.record(r)
 
-    def _renew(self, live: list[str], claims: list[str], k: int, confirmed: list[str]) -> None:
-        """Renew the claims still needed (those sent and those still to send), in one call; a
-        message still to send whose claim was lost gets the new answer, as a fresh claim would."""
+    def _renew(self, live: list[str], claims: list[str], k: int, s: Settlement) -> None:
+        """Renew the claims still needed (those sent and those still to send), in one call, and
+        the queue's hold on the take (``outgoing.renew``); a message still to send whose claim
+        was lost gets the new answer, as a fresh claim would."""
         ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
-        answers = self.dedup.extend([*confirmed, *(live[j] for j in ahead)])
-        for j, answer in zip(ahead, answers[len(confirmed) :], strict=True):
+        answers = self.dedup.extend([*s.confirmed, *(live[j] for j in ahead)])
+        for j, answer in zip(ahead, answers[len(s.confirmed) :], strict=True):
             claims[j] = answer
+        now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
+        self.outgoing.renew(s.tickets, now)
 
-    def _refused(self, m: dict[str, Any], answer: str, attempts: int, now: float) -> str:
-        """The fate of a message the provider did not take."""
+    def _refused(
+        self, s: Settlement, m: dict[str, Any], answer: str, attempts: int, now: float
+    ) -> str:
+        """The fate of a message the provider did not take (its write waits in ``s``)."""
         if answer == "invalid-token":
-            self.on_invalid(m["tok"])
+            s.invalid.append(m["tok"])
             return "invalid-token"
         if answer in ("too-large", "malformed") or attempts >= self.max_attempts:
-            self.dead.put({**m, "a": attempts, "why": answer}, lane=m["lane"])
+            s.dead.append(({**m, "a": attempts, "why": answer}, m["lane"]))
             return "dead-letter"
         wait = backoff(attempts - 1, base=self.base, cap=self.cap, draw=self._rng.random())
-        self.outgoing.put({**m, "a": attempts}, lane=m["lane"], at=now + wait)
+        s.again.append(({**m, "a": attempts}, m["lane"], now + wait))
         return "retry"

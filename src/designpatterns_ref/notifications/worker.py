@@ -11,17 +11,21 @@ exits after ``--idle`` seconds without work once the outgoing queue is empty (or
 times that, whatever is left). A Redis outage does not end it: a call that finds the server
 down (:class:`~.base.QueueUnavailable`, or the client's connection error) is tried again after
 a pause that starts at 0.05 s and doubles up to 1 s, for as long as the outage lasts, and the
-time spent waiting does not count as idle (work may be waiting on the server); a take whose
-settle the outage interrupted is settled first when the server answers again, so an outage,
-unlike a kill, sends nothing twice. Kill it with
-SIGKILL at any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a
-replay of a delivered message is dropped, a message whose claim the dead worker held is sent
-once the ``--lease`` runs out, and only a kill between a provider's ok and the take's settle
+time spent waiting does not count as idle (work may be waiting on the server); a take the
+outage interrupted (at its claims, their renewal, a copy put back, a dead letter, the invalid
+token's ``SADD`` or the settle) is finished first when the server answers again, each write
+once, so an outage, unlike a kill, sends nothing twice. Kill it with SIGKILL at any moment:
+the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a replay of a
+delivered message is dropped, a message whose claim the dead worker held is sent once the
+``--lease`` runs out, and only a kill between a provider's ok and the take's settle
 shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
-(64). A take slower than the lease is fine: its claims are renewed every half ``--lease`` (one
-script call), so a provider call only has to stay under half the lease (1 s with the default
-2 s). Collapse keys are applied as in one process when the producing
-:class:`~.pipeline.Pipeline` records them where the workers read them,
+(64). A kill leaves claims that hold the messages for ``--lease`` anyway, so ``--claim-idle``
+is the lease unless given. A take slower than the lease or than ``--claim-idle`` is fine: every
+half of the shorter of the two its claims are renewed (one script call) and its pending entries
+are claimed again by this worker (``XCLAIM ... JUSTID``: their idle time starts again), so no
+other worker takes the take over while this one sends it, as long as each provider call stays
+under that half (1 s with the defaults). Collapse keys are applied as in one process when the
+producing :class:`~.pipeline.Pipeline` records them where the workers read them,
 ``latest=RedisCollapseKeys(url, name)`` (:mod:`~.redis_collapse`, the hash ``<name>:collapse``):
 a message whose key is no longer the newest of its device and collapse key is ``"collapsed"``.
 A pipeline that keeps them in its own dict (the default) leaves the hash empty, and the worker
@@ -60,7 +64,7 @@ def run_worker(
     max_attempts: int = 5,
     base: float = 0.01,
     cap: float = 0.2,
-    claim_idle: float = 0.5,
+    claim_idle: float | None = None,
     idle: float = 1.0,
     batch: int = 64,
     lease: float = 2.0,
@@ -68,14 +72,18 @@ def run_worker(
     """Send until ``idle`` seconds pass with nothing to do; return messages handled.
 
     While the server is down the worker waits and tries again (a pause of 0.05 s doubling up to
-    1 s), as a worker loop around :meth:`~.pipeline.Pipeline.run` does: nothing it took was
-    acked, so those messages come back after ``claim_idle``. An outage is not idle time, and a
-    worker started while the server is down waits for it to make its queues."""
+    1 s), as a worker loop around :meth:`~.pipeline.Pipeline.run` does: a take the outage
+    interrupted is finished first when the server answers. An outage is not idle time, and a
+    worker started while the server is down waits for it to make its queues. ``claim_idle``
+    (how long a dead worker's pending messages wait before another worker takes them) is
+    ``lease`` when None."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     outages = (QueueUnavailable, RedisConnectionError, RedisTimeoutError)
     clock = time.time
+    if claim_idle is None:
+        claim_idle = lease
     pause = 0.0
     while True:  # a worker started during an outage waits for the server to make its queues
         try:
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-attempts", type=int, default=5)
     ap.add_argument("--idle", type=float, default=1.0)
-    ap.add_argument("--claim-idle", type=float, default=0.5)
+    ap.add_argument("--claim-idle", type=float, default=None)
     ap.add_argument("--lease", type=float, default=2.0)
     a = ap.parse_args(argv)
     run_worker(

@@ -142,6 +142,10 @@ def _queue_entries(label: str, make: Any, snapshot: Any = None) -> list[Entry]:
         Entry(f"{label}.take(now)", make=make, snapshot=snap, call=lambda q, v: q.take(1, v)),
         Entry(f"{label}.ack", make=make, snapshot=snap, call=lambda q, v: q.ack(v)),
         Entry(
+            f"{label}.renew(tickets)", make=make, snapshot=snap, call=lambda q, v: q.renew(v, 0.0)
+        ),
+        Entry(f"{label}.renew(now)", make=make, snapshot=snap, call=lambda q, v: q.renew([], v)),
+        Entry(
             f"{label}.put_many(items)", make=make, snapshot=snap, call=lambda q, v: q.put_many(v)
         ),
         Entry(
