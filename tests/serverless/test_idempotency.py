@@ -273,13 +273,50 @@ def test_a_late_invocation_leaves_its_successors_record_alone(a_ends: str) -> No
     assert effects == ["A", "B"]
 
 
-def test_a_non_json_response_is_refused_and_the_record_released() -> None:
-    from designpatterns_ref.serverless import ServerlessError
+def _table(store: str, tmp_path: Path, clock: ManualClock) -> KeyValueTable:
+    """The table kinds the layer runs on: SQLite in memory, or in a file."""
+    return KeyValueTable(":memory:" if store == "memory" else str(tmp_path / "t.db"), clock=clock)
 
-    idem = layer(ManualClock())
-    with pytest.raises(ServerlessError):
-        idem.run(lambda e: object(), {"call": 1})
-    assert idem.record({"call": 1}) is None
+
+UNSTORABLE = {
+    "object": object(),
+    "set": {"r1"},
+    "nan": float("nan"),
+    "lone surrogate": "\udc80",
+    "over 256 KiB": {"note": "x" * 300_000},
+}
+
+
+@pytest.mark.parametrize("store", ["memory", "file"])
+@pytest.mark.parametrize("response", list(UNSTORABLE), ids=list(UNSTORABLE))
+def test_a_response_that_is_not_storable_keeps_the_claim_and_says_so(
+    tmp_path: Path, store: str, response: str
+) -> None:
+    """The handler ran (the EHR booked) but its response is not JSON or is too big to store:
+    as with a table failure, the record stays INPROGRESS, so a retry is refused until the
+    in-progress timeout instead of booking again at once; then one retry runs."""
+    clock = ManualClock(100.0)
+    idem = Idempotency(_table(store, tmp_path, clock), clock=clock, in_progress_timeout=30)
+    calls: list[int] = []
+
+    def book(event: dict[str, Any]) -> Any:
+        calls.append(1)
+        return UNSTORABLE[response] if len(calls) == 1 else "booked"
+
+    with pytest.raises(ServerlessError, match="handler ran but its response could not be stored"):
+        idem.run(book, {"call": 1})
+    for _ in range(2):  # the queue redelivers at once
+        with pytest.raises(IdempotencyInProgress):
+            idem.run(book, {"call": 1})
+    assert calls == [1]
+    rec = idem.record({"call": 1})
+    assert rec is not None and rec.status == INPROGRESS and rec.in_progress_expiry == 130.0
+    clock.set(130.0)
+    with pytest.raises(IdempotencyInProgress):
+        idem.run(book, {"call": 1})
+    clock.set(130.001)
+    assert idem.run(book, {"call": 1}) == "booked" and calls == [1, 1]
+    assert idem.run(book, {"call": 1}) == "booked" and calls == [1, 1]
 
 
 def test_key_fields_ignore_the_rest_of_the_payload() -> None:

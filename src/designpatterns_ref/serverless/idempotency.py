@@ -317,12 +317,13 @@ class Idempotency:
     def run(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
         """Run ``handler(event)`` at most once per window; duplicates get the stored response.
 
-        If the handler ran but its response cannot be stored (the table failed), the call
-        raises :class:`ServerlessError` (:class:`ServerlessUnavailable` for a table failure)
-        saying so, and the record stays ``INPROGRESS``, as Powertools raises
-        ``IdempotencyPersistenceLayerError`` and leaves it: duplicates are refused until the
-        in-progress timeout, after which the handler runs again (deleting the record instead
-        would let an immediate retry repeat the side effect)."""
+        If the handler ran but its response cannot be stored (the table failed, or the response
+        is not JSON or is over 256 KiB), the call raises :class:`ServerlessError`
+        (:class:`ServerlessUnavailable` for a table failure) saying so, and the record stays
+        ``INPROGRESS``, as Powertools raises ``IdempotencyPersistenceLayerError`` and leaves it:
+        duplicates are refused until the in-progress timeout, after which the handler runs
+        again (deleting the record instead would let an immediate retry repeat the side
+        effect). Only a handler that raises has its record deleted."""
         if not callable(handler):
             raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
         key = self.key(event)
@@ -331,12 +332,12 @@ class Idempotency:
             return claim.response
         try:
             response = handler(event)
-            check_payload("response", {"response": response})
         except BaseException:
             if not self._abandon(key, claim.token):
                 self._count("_fenced")  # taken over while we ran: the new owner's record stays
             raise
-        try:
+        try:  # from here on the side effect has happened: a failure keeps the claim
+            check_payload("response", {"response": response})
             self._complete(key, response, claim.token)
         except IdempotencyFenced:
             self._count("_fenced")  # late: the response goes to this caller, the record stays
