@@ -29,6 +29,16 @@ read per duplicate; the window is ``expires_after``. A record's expiration is st
 table's TTL attribute (``KeyValueTable(ttl_attribute=)``), so the table's sweep deletes the
 records whose window has passed, as DynamoDB's TTL deletes Powertools' records.
 
+An in-progress record expires no sooner than its claim: its expiration is the later of
+``expires_after`` and ``in_progress_timeout`` from the claim (a completed record's is
+``expires_after`` from the completion). So both windows mean what they say for any pair: a
+running invocation holds its claim for its whole in-progress timeout, a completed response is
+replayed for ``expires_after``. With ``expires_after`` alone, a second invocation could claim
+(and the TTL sweep delete) the record of one still running when ``in_progress_timeout`` is the
+longer. Refusing that pair at construction would close the gap too, but it would refuse a
+sound setting (a short replay window for a slow handler: duplicates sent together are caught,
+late ones run again) and a load scenario whose function timeout is longer than its window.
+
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.serverless.table import KeyValueTable
 >>> clock = ManualClock()
@@ -253,7 +263,8 @@ class Idempotency:
             "pk": self.namespace,
             "sk": key,
             "status": INPROGRESS,
-            self.table.ttl_attribute: now + self.expires_after,
+            # An in-progress record lives at least as long as its claim (see the module's text)
+            self.table.ttl_attribute: now + max(self.expires_after, self.in_progress_timeout),
             "in_progress_expiry": now + self.in_progress_timeout,
             "token": uuid.uuid4().hex,
         }
