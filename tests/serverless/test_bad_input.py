@@ -155,6 +155,20 @@ _poisoned = st.recursive(
     max_leaves=6,
 )
 
+
+def _run_and_release(layer: sl.Idempotency, response: object) -> object:
+    """Run a handler that returns ``response``. The handler did run, so a response that cannot
+    be stored keeps its claim INPROGRESS (checked here); the claim is then released, so the
+    caller's snapshot compares the rest of the table, which must be as it was."""
+    try:
+        return layer.run(lambda e: response, {"call": 3})
+    except ServerlessError:
+        rec = layer.record({"call": 3})
+        assert rec is not None and rec.status == sl.INPROGRESS and rec.response is None
+        assert layer.abandon({"call": 3}, token=rec.token)
+        raise
+
+
 Case = tuple[str, Callable[[], Any], Callable[[Any], object], Callable[[Any, Any], Any]]
 PAYLOAD_ENTRIES: list[Case] = [
     ("Queue.send", _queue, lambda q: ([(m.body, m.receive_count) for m in q.peek()], q.sent),
@@ -163,8 +177,8 @@ PAYLOAD_ENTRIES: list[Case] = [
      lambda o, v: o.table.put({"pk": "x", "sk": "y", "body": v})),
     ("Idempotency.run(event)", _layer, lambda x: (x.table.scan(), x.executions),
      lambda x, v: x.run(lambda e: 1, {"p": v})),
-    ("Idempotency.run(response)", _layer, lambda x: x.table.scan(),  # the handler did run
-     lambda x, v: x.run(lambda e: {"r": v}, {"call": 3})),
+    ("Idempotency.run(response)", _layer, lambda x: x.table.scan(),
+     lambda x, v: _run_and_release(x, {"r": v})),
     ("Idempotency.complete(response)", _layer, lambda x: (x.table.scan(), x.executions),
      lambda x, v: x.complete({"call": 2}, {"r": v}, token=_token(x))),
 ]  # fmt: skip

@@ -273,13 +273,79 @@ def test_a_late_invocation_leaves_its_successors_record_alone(a_ends: str) -> No
     assert effects == ["A", "B"]
 
 
-def test_a_non_json_response_is_refused_and_the_record_released() -> None:
-    from designpatterns_ref.serverless import ServerlessError
+def _table(store: str, tmp_path: Path, clock: ManualClock) -> KeyValueTable:
+    """The table kinds the layer runs on: SQLite in memory, or in a file."""
+    return KeyValueTable(":memory:" if store == "memory" else str(tmp_path / "t.db"), clock=clock)
 
-    idem = layer(ManualClock())
-    with pytest.raises(ServerlessError):
-        idem.run(lambda e: object(), {"call": 1})
-    assert idem.record({"call": 1}) is None
+
+UNSTORABLE = {
+    "object": object(),
+    "set": {"r1"},
+    "nan": float("nan"),
+    "lone surrogate": "\udc80",
+    "over 256 KiB": {"note": "x" * 300_000},
+}
+
+
+@pytest.mark.parametrize("store", ["memory", "file"])
+@pytest.mark.parametrize("response", list(UNSTORABLE), ids=list(UNSTORABLE))
+def test_a_response_that_is_not_storable_keeps_the_claim_and_says_so(
+    tmp_path: Path, store: str, response: str
+) -> None:
+    """The handler ran (the EHR booked) but its response is not JSON or is too big to store:
+    as with a table failure, the record stays INPROGRESS, so a retry is refused until the
+    in-progress timeout instead of booking again at once; then one retry runs."""
+    clock = ManualClock(100.0)
+    idem = Idempotency(_table(store, tmp_path, clock), clock=clock, in_progress_timeout=30)
+    calls: list[int] = []
+
+    def book(event: dict[str, Any]) -> Any:
+        calls.append(1)
+        return UNSTORABLE[response] if len(calls) == 1 else "booked"
+
+    with pytest.raises(ServerlessError, match="handler ran but its response could not be stored"):
+        idem.run(book, {"call": 1})
+    for _ in range(2):  # the queue redelivers at once
+        with pytest.raises(IdempotencyInProgress):
+            idem.run(book, {"call": 1})
+    assert calls == [1]
+    rec = idem.record({"call": 1})
+    assert rec is not None and rec.status == INPROGRESS and rec.in_progress_expiry == 130.0
+    clock.set(130.0)
+    with pytest.raises(IdempotencyInProgress):
+        idem.run(book, {"call": 1})
+    clock.set(130.001)
+    assert idem.run(book, {"call": 1}) == "booked" and calls == [1, 1]
+    assert idem.run(book, {"call": 1}) == "booked" and calls == [1, 1]
+
+
+@pytest.mark.parametrize("store", ["memory", "file", "two instances on one file"])
+def test_a_claim_outlives_a_shorter_replay_window(tmp_path: Path, store: str) -> None:
+    """expires_after=5 with in_progress_timeout=30: while A runs, B is refused and the TTL
+    sweep leaves A's record, until A's in-progress expiry; A's response, once stored, is then
+    replayed for expires_after from its completion."""
+    clock = ManualClock()
+    table_a = _table(store, tmp_path, clock)
+    table_b = table_a
+    if store == "two instances on one file":
+        table_b = KeyValueTable(str(tmp_path / "t.db"), clock=clock)
+    a, b = (
+        Idempotency(t, expires_after=5, in_progress_timeout=30, clock=clock)
+        for t in (table_a, table_b)
+    )
+    event = {"call": 1, "patient": "p1"}
+    claim = a.begin(event)
+    for t in (5.001, 6.0, 29.999, 30.0):
+        clock.set(t)
+        assert table_b.sweep() == 0
+        with pytest.raises(IdempotencyInProgress, match=r"until t=30\.0;"):
+            b.run(lambda e: "B booked", event)
+    assert a.complete(event, "A booked", token=claim.token).expiration == 35.0  # at t=30
+    clock.set(35.0)
+    assert b.run(lambda e: "B booked", event) == "A booked" and table_b.sweep() == 0
+    clock.set(35.001)
+    assert table_b.sweep() == 1 and b.run(lambda e: "B booked", event) == "B booked"
+    assert (a.executions, b.executions, b.hits) == (1, 1, 1)
 
 
 def test_key_fields_ignore_the_rest_of_the_payload() -> None:
@@ -359,20 +425,44 @@ LATE_A_FAILS = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(ops)
-@example(LATE_A_FAILS)
-@example([("finish", 0, True) if step[0] == "finish" else step for step in LATE_A_FAILS])
-@example([("start", 1), ("wait", 100.0), ("start", 1), ("finish", 0, True), ("finish", 0, True)])
-@example([("call", 0), ("wait", 100.0), ("call", 0), ("wait", 5.0), ("call", 0)])  # at expiry
-@example([("start", 2), ("wait", 30.0), ("start", 2), ("call", 2), ("wait", 5.0), ("call", 2)])
-def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
+#: (expires_after, in_progress_timeout): the replay window longer, shorter, equal.
+WINDOWS = [(100.0, 30.0), (5.0, 30.0), (30.0, 30.0)]
+LONG = WINDOWS[0]
+# A claim outlives a shorter replay window: a second claim at t=10 must still be refused.
+SHORT_WINDOW = [("start", 0), ("wait", 5.0), ("wait", 5.0), ("start", 0), ("call", 0)]
+
+
+@settings(max_examples=90, deadline=None)
+@given(steps=ops, windows=st.sampled_from(WINDOWS))
+@example(steps=LATE_A_FAILS, windows=LONG)
+@example(
+    steps=[("finish", 0, True) if step[0] == "finish" else step for step in LATE_A_FAILS],
+    windows=LONG,
+)
+@example(
+    steps=[("start", 1), ("wait", 100.0), ("start", 1), ("finish", 0, True), ("finish", 0, True)],
+    windows=LONG,
+)
+@example(  # at expiry
+    steps=[("call", 0), ("wait", 100.0), ("call", 0), ("wait", 5.0), ("call", 0)], windows=LONG
+)
+@example(
+    steps=[("start", 2), ("wait", 30.0), ("start", 2), ("call", 2), ("wait", 5.0), ("call", 2)],
+    windows=LONG,
+)
+@example(steps=SHORT_WINDOW, windows=WINDOWS[1])
+@example(
+    steps=[*SHORT_WINDOW[:3], ("finish", 0, True), ("wait", 5.0), ("call", 0)], windows=WINDOWS[1]
+)
+def test_matches_a_plain_model(steps: list[tuple[Any, ...]], windows: tuple[float, float]) -> None:
     """A model of records (status, expiry, in-progress expiry, response, owner) replayed beside
     the layer, on a simulated clock. ``start`` claims a record for an invocation that keeps
     running across the following steps (or never ends: a killed one); ``finish`` ends one of
     the running invocations, which by then may have outlived its in-progress timeout and lost
-    the record to a newer invocation; ``call`` and ``crash`` run a whole invocation at once."""
-    expires, timeout = 100.0, 30.0
+    the record to a newer invocation; ``call`` and ``crash`` run a whole invocation at once.
+    A claim holds for its whole in-progress timeout, whichever window is longer; a completed
+    record for ``expires_after`` from its completion."""
+    expires, timeout = windows
     clock = ManualClock()
     idem = layer(clock, expires_after=expires, in_progress_timeout=timeout)
     model: dict[int, tuple[str, float, float, Any, int]] = {}  # key -> record, owner id
@@ -414,7 +504,7 @@ def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
                 assert got.status == INPROGRESS and got.token
                 assert all(got.token != t for _, _, t in running)
                 running.append((arg, number, got.token))
-                model[arg] = ("P", now + expires, now + timeout, None, number)
+                model[arg] = ("P", now + max(expires, timeout), now + timeout, None, number)
                 claims += 1
             elif rec is not None and rec[0] == "C":
                 assert got.status == COMPLETED and got.response == rec[3]

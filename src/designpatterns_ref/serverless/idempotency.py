@@ -29,6 +29,16 @@ read per duplicate; the window is ``expires_after``. A record's expiration is st
 table's TTL attribute (``KeyValueTable(ttl_attribute=)``), so the table's sweep deletes the
 records whose window has passed, as DynamoDB's TTL deletes Powertools' records.
 
+An in-progress record expires no sooner than its claim: its expiration is the later of
+``expires_after`` and ``in_progress_timeout`` from the claim (a completed record's is
+``expires_after`` from the completion). So both windows mean what they say for any pair: a
+running invocation holds its claim for its whole in-progress timeout, a completed response is
+replayed for ``expires_after``. With ``expires_after`` alone, a second invocation could claim
+(and the TTL sweep delete) the record of one still running when ``in_progress_timeout`` is the
+longer. Refusing that pair at construction would close the gap too, but it would refuse a
+sound setting (a short replay window for a slow handler: duplicates sent together are caught,
+late ones run again) and a load scenario whose function timeout is longer than its window.
+
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.serverless.table import KeyValueTable
 >>> clock = ManualClock()
@@ -253,7 +263,8 @@ class Idempotency:
             "pk": self.namespace,
             "sk": key,
             "status": INPROGRESS,
-            self.table.ttl_attribute: now + self.expires_after,
+            # An in-progress record lives at least as long as its claim (see the module's text)
+            self.table.ttl_attribute: now + max(self.expires_after, self.in_progress_timeout),
             "in_progress_expiry": now + self.in_progress_timeout,
             "token": uuid.uuid4().hex,
         }
@@ -317,12 +328,13 @@ class Idempotency:
     def run(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
         """Run ``handler(event)`` at most once per window; duplicates get the stored response.
 
-        If the handler ran but its response cannot be stored (the table failed), the call
-        raises :class:`ServerlessError` (:class:`ServerlessUnavailable` for a table failure)
-        saying so, and the record stays ``INPROGRESS``, as Powertools raises
-        ``IdempotencyPersistenceLayerError`` and leaves it: duplicates are refused until the
-        in-progress timeout, after which the handler runs again (deleting the record instead
-        would let an immediate retry repeat the side effect)."""
+        If the handler ran but its response cannot be stored (the table failed, or the response
+        is not JSON or is over 256 KiB), the call raises :class:`ServerlessError`
+        (:class:`ServerlessUnavailable` for a table failure) saying so, and the record stays
+        ``INPROGRESS``, as Powertools raises ``IdempotencyPersistenceLayerError`` and leaves it:
+        duplicates are refused until the in-progress timeout, after which the handler runs
+        again (deleting the record instead would let an immediate retry repeat the side
+        effect). Only a handler that raises has its record deleted."""
         if not callable(handler):
             raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
         key = self.key(event)
@@ -331,12 +343,12 @@ class Idempotency:
             return claim.response
         try:
             response = handler(event)
-            check_payload("response", {"response": response})
         except BaseException:
             if not self._abandon(key, claim.token):
                 self._count("_fenced")  # taken over while we ran: the new owner's record stays
             raise
-        try:
+        try:  # from here on the side effect has happened: a failure keeps the claim
+            check_payload("response", {"response": response})
             self._complete(key, response, claim.token)
         except IdempotencyFenced:
             self._count("_fenced")  # late: the response goes to this caller, the record stays

@@ -29,7 +29,10 @@ naming events the spec does not know, or a bare string instead of a tuple, are r
 the orchestrator is built, and a malformed :class:`~designpatterns_ref.workflows.StepFailed`
 when it is made. An action that raises anything but ``StepFailed`` (a bug, or such a refused
 ``StepFailed``) stops the run with nothing of that step recorded: it is not a business "no",
-so nothing is compensated, and the next run (once the code is fixed) runs the step again.
+so nothing is compensated, and the next run (once the code is fixed) runs the step again. An
+action or compensation whose result JSON cannot hold is treated alike: the run stops with
+:class:`~designpatterns_ref.workflows.WorkflowTypeError`, nothing of it is recorded, and the
+next run runs it again (see :class:`Step`).
 
 A compensation must eventually work (a refund cannot be skipped), so one that answers
 :class:`~designpatterns_ref.workflows.StepFailed` is retried with the saga's ``undo_retry``
@@ -100,11 +103,16 @@ class Step:
     """A saga step: its action, its compensation and the machine events they fire.
 
     ``action(ctx)`` returns a JSON-able result or raises :class:`StepFailed`;
-    ``compensate(ctx, result)`` undoes it. The result is kept as ``ctx[name]`` and handed to
-    ``compensate`` as the step log gives it back, through JSON (a tuple arrives as a list, an
-    int key as a str), on the first run as on a resume; a result JSON cannot hold (a set, NaN,
-    mixed str and int keys) stops the run with :class:`WorkflowTypeError` before anything of
-    the step is recorded, so a later run runs the step again. ``transitions`` fire when the
+    ``compensate(ctx, result)`` undoes it and returns a JSON-able result too. The result is kept
+    as ``ctx[name]`` and handed to ``compensate`` as the step log gives it back, through JSON (a
+    tuple arrives as a list, an int key as a str), on the first run as on a resume; a result
+    JSON cannot hold (a set, NaN, mixed str and int keys) stops the run with
+    :class:`WorkflowTypeError` before anything of the step is recorded, so a later run runs the
+    step again. A compensation's result follows the same policy: one JSON cannot hold stops the
+    run with :class:`WorkflowTypeError` (saying the compensation ran) and nothing of it is
+    recorded, so the next run, once the code is fixed, runs the compensation again, as it does
+    after a crash between a compensation and its record: a refund that must not be issued twice
+    needs an idempotency key the payment provider honours. ``transitions`` fire when the
     action succeeds, ``undo_transitions`` when it is compensated, each with the result as the
     guards' context when the result is a dict; both are tuples of event names the spec knows,
     and a group the machine refuses at that point does not fire (see
@@ -260,7 +268,7 @@ class Orchestrator:
         except StepFailed as failed:
             record = ["failed", failed.reason, start, self._now(), list(failed.transitions)]
             record.append(failed.data)
-        record = _as_logged(f"Orchestrator.run: {key}", record)
+        record = _as_logged(f"Orchestrator.run: {key}", record, "the action")
         if record[0] == "failed" and (why := _refusal(machine, record[4], record[5])):
             record[1] = f"{record[1]} (its events did not fire: {why})"
         self._point(f"{key}.done")  # the side effect happened and is not recorded yet
@@ -308,7 +316,9 @@ class Orchestrator:
                 tries.append((start, end))
                 self.sleep(delay)
                 continue
-            record = _as_logged(f"Orchestrator.run: {key}", ["ok", value, start, self._now()])
+            record = _as_logged(
+                f"Orchestrator.run: {key}", ["ok", value, start, self._now()], "the compensation"
+            )
             self._point(f"{key}.done")  # the side effect happened and is not recorded yet
             self.log.put(wf, key, record)
             self._point(f"{key}.recorded")
@@ -378,15 +388,22 @@ class Orchestrator:
         )
 
 
-def _as_logged(where: str, record: list[Any]) -> list[Any]:
+def _as_logged(where: str, record: list[Any], ran: str) -> list[Any]:
     """``record`` as a log gives it back: through the log's JSON encoding and back (tuples become
-    lists, int keys strings), or :class:`WorkflowTypeError` if JSON cannot hold it.
+    lists, int keys strings), or :class:`WorkflowTypeError` if JSON cannot hold it, saying that
+    ``ran`` (the action or the compensation) ran and is not recorded.
 
     One encoding, with the keys of every object put in the order of their strings as it is
     decoded: the log sorts keys as it encodes, and int keys sort as numbers (-2 before -1) but
     come back as strings ("-1" before "-2"), so this is the order the log gives back, and the
     value comes back from the log unchanged, key order included."""
-    decoded: list[Any] = json.loads(_encode(where, record), object_pairs_hook=_sorted_object)
+    try:
+        text = _encode(where, record)
+    except WorkflowTypeError as exc:
+        raise WorkflowTypeError(
+            f"{exc}; {ran} ran and nothing of it is recorded: the next run runs it again"
+        ) from None
+    decoded: list[Any] = json.loads(text, object_pairs_hook=_sorted_object)
     return decoded
 
 
