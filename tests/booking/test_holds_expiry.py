@@ -17,7 +17,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.booking import BookingError, BookingStore, Holds, SoldOut, Stay
+from designpatterns_ref.booking import (
+    BookingError,
+    BookingStore,
+    Holds,
+    PessimisticBooking,
+    SoldOut,
+    Stay,
+)
 from designpatterns_ref.clock import ManualClock
 
 NIGHT = date(2026, 6, 1)
@@ -138,3 +145,55 @@ def test_bad_arguments_run_no_expiry(make_store: Callable[[], BookingStore]) -> 
         holds.availability("h1", "double", NIGHT, NIGHT)
     assert store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("held",)]
     assert holds.expire() == 1
+
+
+def test_refused_lookups_run_no_expiry(make_store: Callable[[], BookingStore]) -> None:
+    """A cancel or confirm refused for the booking, hold or key it names changes nothing either:
+    an unknown booking, another strategy's, one cancelled already, an unknown hold, a key used
+    for another payment. They were refused only after the expiry that was due had run."""
+    store = make_store()
+    store.add_inventory("h1", "double", NIGHT, 3, total=TOTAL, numbered=False)
+    clock = ManualClock(1_000.0)
+    holds = Holds(store, ttl=TTL, clock=clock)
+    night = Stay("h1", "double", NIGHT, NIGHT + timedelta(days=1))
+    paid = holds.confirm(holds.hold(night), "paid", amount=5)
+    cancelled = holds.book(night)
+    holds.cancel(cancelled.id)
+    later = Stay("h1", "double", NIGHT + timedelta(days=2), NIGHT + timedelta(days=3))
+    others = PessimisticBooking(store).book(later)
+    hold_id = holds.hold(night)
+    clock.advance(TTL + 1)  # the hold's time is up: only a valid call may expire it
+    refused = {
+        "cancel(unknown)": lambda: holds.cancel(2**62),
+        "cancel(another strategy's)": lambda: holds.cancel(others.id),
+        "cancel(cancelled)": lambda: holds.cancel(cancelled.id),
+        "confirm(unknown hold)": lambda: holds.confirm(2**62, "k", amount=1),
+        "confirm(key of another payment)": lambda: holds.confirm(hold_id, "paid", amount=5),
+    }
+    for what, call in refused.items():
+        with pytest.raises(BookingError):
+            call()
+        assert store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("held",)], what
+        assert store.query("SELECT booked FROM inventory WHERE night = ?", (NIGHT,)) == [(2,)], what
+    assert holds.confirm(holds.hold(later), "k2", amount=1).stay == later  # a valid call expires
+    assert store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("expired",)]
+    assert paid.stay == night
+
+
+def test_the_paying_key_of_a_cancelled_booking_is_refused(
+    make_store: Callable[[], BookingStore],
+) -> None:
+    """A confirm retried with the paying key after the booking was cancelled returned that
+    booking as if it were live. Now it is refused with BookingError and changes nothing."""
+    store = make_store()
+    store.add_inventory("h1", "double", NIGHT, 1, total=TOTAL, numbered=False)
+    holds = Holds(store, ttl=TTL, clock=ManualClock(1_000.0))
+    hold_id = holds.hold(Stay("h1", "double", NIGHT, NIGHT + timedelta(days=1)))
+    booking = holds.confirm(hold_id, "pay-1", amount=100)
+    assert holds.confirm(hold_id, "pay-1", amount=100) == booking  # a retry while it is live
+    holds.cancel(booking.id)
+    with pytest.raises(BookingError, match=r"idempotency_key='pay-1' .* was cancelled"):
+        holds.confirm(hold_id, "pay-1", amount=100)
+    assert store.query("SELECT status FROM bookings") == [("cancelled",)]
+    assert store.query("SELECT count(*) FROM payments") == [(1,)]
+    assert store.query("SELECT booked FROM inventory") == [(0,)]

@@ -5,7 +5,10 @@ The model keeps, per night of one hotel, the rooms offered (``total``) and taken
 a stay fits when every night is offered and has ``capacity - booked >= rooms`` (the capacity
 is ``total``, or ``floor(total * 1.5)`` for the pessimistic strategy with a 50% overbooking
 allowance). Holds take rooms until their expiry (``expires_at <= now`` gives them back, and
-every call of :class:`Holds` runs that first), confirms follow the idempotency-key rules, and
+every call of :class:`Holds` not refused for its arguments runs that first: a cancel of an
+unknown, foreign or cancelled booking, or a confirm of an unknown hold or with a key paid for
+another hold, amount or a cancelled booking, runs none), confirms follow the idempotency-key
+rules (the paying key of a cancelled booking is refused), and
 the constraint strategy (on a room type of its own) is modelled room by room: a stay may take
 room ``n`` when ``n <= min(total)`` over its nights and the room is free on each of them.
 Every answer (a booking, the refusal's class, an availability, an expiry count) and the final
@@ -175,13 +178,13 @@ class BookingModel(RuleBasedStateMachine):
     )
     def cancel(self, who: str, choice: int) -> None:
         booking_id = self.pick_booking(choice)
-        if who == "holds":
-            self.model_expire()
         got = _outcome(lambda: self.strategies[who].cancel(booking_id))
         b = self.bookings.get(booking_id)
         if b is None or b[0] != self.strategies[who].name or b[4] != "booked":
-            assert got is BookingError, (who, booking_id, b, got)
+            assert got is BookingError, (who, booking_id, b, got)  # refused: nothing expires
             return
+        if who == "holds":
+            self.model_expire()
         assert got is None, (who, booking_id, got)
         b[4] = "cancelled"
         self.take(b[1], b[2], -b[3])
@@ -203,19 +206,24 @@ class BookingModel(RuleBasedStateMachine):
     def confirm(self, choice: int, key: str, amount: int) -> None:
         ids = [*sorted(h for h in self.holds if h > 0), 2**62]
         hold_id = ids[choice % len(ids)]
-        self.model_expire()
         got = _outcome(lambda: self.strategies["holds"].confirm(hold_id, key, amount=amount))
+        # refused for its arguments (nothing expires): a key used for another payment or for a
+        # booking cancelled since, an unknown hold
         if key in self.payments:
             paid_hold, paid_amount, booking_id = self.payments[key]
             if (paid_hold, paid_amount) != (hold_id, amount):
                 assert got is BookingError, (hold_id, key, got)
+            elif self.bookings[booking_id][4] != "booked":
+                assert got is BookingError, (hold_id, key, booking_id, got)
             else:
+                self.model_expire()
                 assert not isinstance(got, type) and got.id == booking_id, (hold_id, key, got)
             return
         h = self.holds.get(hold_id)
         if h is None:
             assert got is BookingError, (hold_id, got)
             return
+        self.model_expire()
         if h[4] != "held":  # converted by another key, or expired
             assert got is SoldOut, (hold_id, h, got)
             return

@@ -1,7 +1,9 @@
-"""``race`` counts the rooms its own bookings took per hotel, room type and night.
+"""``race`` counts the rooms sold per hotel, room type and night the race asked for.
 
-It summed every hotel's bookings (and earlier races' too) per night and compared that with one
-hotel's ``total``: two hotels of one room, each booked once, were reported "oversold"."""
+It summed every hotel's bookings per night and compared that with one hotel's ``total``: two
+hotels of one room, each booked once, were reported "oversold". Then it counted only the race's
+own bookings: a night one room short before the race, sold twice more by it, was "not
+oversold". It counts every live booking on the nights the race asked for."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.booking import (
     BookingError,
     BookingStore,
     NaiveBooking,
     PessimisticBooking,
+    SoldOut,
     SQLiteStore,
     Stay,
 )
@@ -37,14 +43,91 @@ def test_two_hotels_of_one_room_each_are_not_oversold(
     assert (r.accepted, r.refused, r.max_sold, r.oversold) == (4, 0, 1, False)
 
 
-def test_earlier_bookings_are_not_this_race_s(make_store: Callable[[], BookingStore]) -> None:
+def test_earlier_bookings_count_towards_the_verdict(
+    make_store: Callable[[], BookingStore],
+) -> None:
+    """The rooms sold before a race are sold during it too: the verdict counts them."""
     store = make_store()
     store.add_inventory("h1", "double", D1, 2, total=3)
     hotel = PessimisticBooking(store)
     first = race(hotel, [Stay("h1", "double", D1, D2, rooms=2)], total=3)
     second = race(hotel, [Stay("h1", "double", D1, D1 + timedelta(days=2))], total=3)
-    assert (first.max_sold, second.max_sold) == (2, 1)
+    assert (first.max_sold, second.max_sold) == (2, 3)
     assert not first.oversold and not second.oversold
+
+
+def test_a_race_that_oversells_a_night_sold_before_it_is_oversold(
+    make_store: Callable[[], BookingStore],
+) -> None:
+    """One room of two sold before the race; two naive bookers both read one left and both
+    book: three bookings for two rooms. The race's own bookings took only two, and it said
+    "not oversold"."""
+    store = make_store()
+    store.add_inventory("h1", "double", D1, 1, total=2)
+    PessimisticBooking(store).book(Stay("h1", "double", D1, D2, guest="early"))
+    naive = NaiveBooking(store, think=0.3)  # every booker reads the count before any writes
+    r = race(naive, [Stay("h1", "double", D1, D2, guest=f"g{i}") for i in range(2)], total=2)
+    assert (r.accepted, r.max_sold, r.oversold) == (2, 3, True)
+
+
+earlier = st.lists(
+    st.tuples(
+        st.sampled_from([("h1", "double"), ("h1", "single"), ("h2", "double")]),
+        st.integers(0, 3),  # first night
+        st.integers(1, 2),  # nights
+        st.integers(1, 2),  # rooms
+        st.booleans(),  # cancelled afterwards
+    ),
+    max_size=6,
+)
+raced = st.lists(st.tuples(st.integers(0, 3), st.integers(1, 2), st.integers(1, 2)), min_size=1,
+                 max_size=4)  # fmt: skip
+
+
+def test_max_sold_is_the_most_rooms_live_bookings_hold_on_a_raced_night(
+    make_store: Callable[[], BookingStore],
+) -> None:
+    """The oracle: for each night a raced stay asks for, the rooms of the live bookings of that
+    hotel and room type holding it, summed by the database night by night."""
+    store = make_store()
+    hotels = iter(range(10**6))
+
+    @settings(max_examples=8 if store.engine == "postgres" else 30, deadline=None)
+    @given(earlier, raced)
+    def check(before: list[tuple[Any, ...]], stays: list[tuple[int, int, int]]) -> None:
+        n = next(hotels)
+        names = {"h1": f"a{n}", "h2": f"b{n}"}
+        for hotel in names.values():
+            for room_type in ("double", "single"):
+                store.add_inventory(hotel, room_type, D1, 6, total=3, numbered=False)
+        booker = PessimisticBooking(store)
+        for (hotel, room_type), start, nights, rooms, cancel in before:
+            check_in = D1 + timedelta(days=start)
+            stay = Stay(names[hotel], room_type, check_in, check_in + timedelta(days=nights), rooms)
+            try:
+                booking = booker.book(stay)
+            except SoldOut:
+                continue
+            if cancel:
+                booker.cancel(booking.id)
+        race_stays = [
+            Stay(names["h1"], "double", D1 + timedelta(days=a), D1 + timedelta(days=a + k), rooms)
+            for a, k, rooms in stays
+        ]
+        r = race(booker, race_stays, total=3)
+        asked = {night for stay in race_stays for night in stay.nights}
+        want = max(
+            store.query(
+                "SELECT coalesce(sum(rooms), 0) FROM bookings WHERE hotel = ? "
+                "AND room_type = 'double' AND status = 'booked' AND check_in <= ? "
+                "AND check_out > ?",
+                (names["h1"], night, night),
+            )[0][0]
+            for night in asked
+        )
+        assert r.max_sold == want and r.oversold is (want > 3)
+
+    check()
 
 
 def test_a_real_double_booking_is_still_reported(make_store: Callable[[], BookingStore]) -> None:

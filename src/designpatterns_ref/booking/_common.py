@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -11,6 +12,8 @@ from designpatterns_ref.booking.store import BookingStore, Tx
 from designpatterns_ref.errors import shown
 
 Listener = Callable[[str, str, list[date], int], None]
+
+log = logging.getLogger("designpatterns_ref.booking")
 
 
 class StrategyBase:
@@ -33,8 +36,25 @@ class StrategyBase:
         return stay
 
     def _notify(self, stay: Stay, delta: int) -> None:
-        for listener in self.listeners:
-            listener(stay.hotel, stay.room_type, stay.nights, delta)
+        """Tell every listener that ``delta`` rooms of ``stay`` were taken (or given back).
+
+        It runs after the commit: the booking (or cancel, or expiry) has happened whatever a
+        listener does. So a listener that raises does not make the call raise (its caller would
+        take the booking for refused and book again), nor keep the listeners after it from
+        hearing (the search index would drift): its exception (an ``Exception``) is logged on
+        the ``designpatterns_ref.booking`` logger with its traceback, the next listener is
+        called, and the call returns as if nothing had happened. A listener that must not miss
+        a change handles its own failures (the index can be reloaded with ``set_free``)."""
+        for listener in list(self.listeners):
+            try:
+                listener(stay.hotel, stay.room_type, stay.nights, delta)
+            except Exception:
+                log.exception(
+                    "%s: listener %r failed on a change of %+d rooms of %s %s (%s to %s); "
+                    "the change is committed and the other listeners were told",
+                    type(self).__name__, listener, delta, stay.hotel, stay.room_type,
+                    stay.check_in, stay.check_out,
+                )  # fmt: skip
 
     def _record(self, tx: Tx, stay: Stay) -> int:
         rows = tx(

@@ -36,6 +36,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import DesignPatternsError, shown
@@ -95,6 +97,36 @@ def check_number(value: object, name: str, low: float, high: float) -> float:
     if not (math.isfinite(value) and low <= value <= high):
         raise BookingError(f"{name}={shown(value)} must be a finite number in [{low}, {high}]")
     return value
+
+
+def check_ratio(value: object, name: str, low: int, high: int) -> Fraction:
+    """A number in ``[low, high]`` as the exact ratio it stands for.
+
+    A :class:`~fractions.Fraction`, an int or a :class:`~decimal.Decimal` is taken as it is; a
+    float as the decimal it is written as (its shortest repr: 0.3 is 3/10, not the binary value
+    a little below it). Anything else, a non-finite number, a value out of range or a
+    denominator of more than 400 digits (a float's decimal has at most 324) raises
+    :class:`BookingError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Fraction | Decimal):
+        raise BookingError(
+            f"{name}={shown(value)} must be a number in [{low}, {high}]: an int, a float, a "
+            "Fraction or a Decimal"
+        )
+    if isinstance(value, float | Decimal) and not (
+        value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    ):
+        raise BookingError(f"{name}={shown(value)} must be a finite number in [{low}, {high}]")
+    if not low <= value <= high:  # compared as given: an int or Decimal of any size, exactly
+        raise BookingError(f"{name}={shown(value)} must be a number in [{low}, {high}]")
+    too_fine = BookingError(
+        f"{name}={shown(value)} has a denominator of more than 400 digits; round it"
+    )
+    if isinstance(value, Decimal) and int(value.as_tuple().exponent) < -1000:
+        raise too_fine  # before Fraction() computes 10 to that power
+    exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    if exact.denominator >= 10**400:
+        raise too_fine
+    return exact
 
 
 def check_day(value: object, name: str) -> date:

@@ -14,11 +14,14 @@ gives expired holds' rooms back, and every other call (:meth:`~Holds.hold`,
 :meth:`~Holds.availability`) runs it first, once its arguments are checked: so an availability
 never counts a hold whose time is up, and a confirm of such a hold finds it expired and is
 refused with :class:`SoldOut`. A call refused for its arguments runs no expiry (it changes
-nothing).
+nothing): a cancel of a booking that is unknown, another strategy's or cancelled already, and a
+confirm of an unknown hold, with a key used for another payment or with the key of a cancelled
+booking.
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
 key maps to at most one payment; every confirm with the paying key, including a retry racing the
-first try, returns that one booking; an expired hold's rooms return to the inventory exactly
+first try, returns that one booking while it is live (once it is cancelled, the key's confirm
+is refused with :class:`BookingError`); an expired hold's rooms return to the inventory exactly
 once.
 
 Complexity: O(nights) per hold, confirm or expiry.
@@ -129,6 +132,11 @@ class Holds(StrategyBase):
         also when both confirms run at once (the payments' primary key decides, and the
         refused confirm's hold stays held). A hold whose time is up is expired first (its
         rooms given back) and its confirm refused with :class:`SoldOut` ("expired").
+
+        Once the booking a key paid for is cancelled, a confirm with that key raises
+        :class:`BookingError` ("was cancelled"): the payment stands, and the booking is not
+        handed back as if it were live. A confirm refused for its arguments (an unknown hold,
+        a key used for another payment, a key whose booking was cancelled) runs no expiry.
         """
         if not isinstance(hold_id, int) or isinstance(hold_id, bool) or not 0 < hold_id < 2**63:
             raise BookingError(f"hold_id={shown(hold_id)} must be a positive int")
@@ -138,6 +146,11 @@ class Holds(StrategyBase):
                 f"amount={shown(amount)} must be an int of minor units in [0, 2**53)"
             )
         now = self._now()
+        with self.store.transaction(write=False) as tx:  # refused for its arguments: no expiry
+            if self._paid(tx, hold_id, idempotency_key, amount) is None and not tx(
+                "SELECT 1 FROM holds WHERE id = ?", (hold_id,)
+            ):
+                raise BookingError(f"hold_id={hold_id} is unknown")
         self._expire(now)  # an expired hold is marked so, and refused below as expired
         try:
             return self._convert(hold_id, idempotency_key, amount, now)
@@ -186,19 +199,22 @@ class Holds(StrategyBase):
 
     def _paid(self, tx: Tx, hold_id: int, key: str, amount: int) -> Booking | None:
         """The booking this key already paid for (None if unused); another hold or amount under
-        the same key is refused."""
+        the same key is refused, and so is the key of a booking cancelled since."""
         paid = tx("SELECT hold_id, booking_id, amount FROM payments WHERE idempotency_key = ?",
                   (key,))  # fmt: skip
         if not paid:
             return None
         if paid[0][0] != hold_id or paid[0][2] != amount:
             raise BookingError(f"idempotency_key={shown(key)} was used for another payment")
-        return self._booking(tx, int(paid[0][1]))
-
-    def _booking(self, tx: Tx, booking_id: int) -> Booking:
-        rows = tx("SELECT hotel, room_type, check_in, check_out, rooms, guest FROM bookings "
-                  "WHERE id = ?", (booking_id,))  # fmt: skip
-        return Booking(booking_id, self._stay_of(tuple(rows[0])))
+        booking_id = int(paid[0][1])
+        rows = tx("SELECT hotel, room_type, check_in, check_out, rooms, guest, status "
+                  "FROM bookings WHERE id = ?", (booking_id,))  # fmt: skip
+        *fields, status = rows[0]
+        if status != "booked":
+            raise BookingError(
+                f"idempotency_key={shown(key)} paid for booking {booking_id}, which was {status}"
+            )
+        return Booking(booking_id, self._stay_of(tuple(fields)))
 
     def expire(self) -> int:
         """Give back the rooms of every hold past its expiry; return how many expired.
@@ -232,8 +248,13 @@ class Holds(StrategyBase):
         return len(released)
 
     def cancel(self, booking_id: int) -> None:
-        """Give back expired holds' rooms, then cancel the booking (its rooms come back once)."""
-        self._check_id(booking_id)
+        """Give back expired holds' rooms, then cancel the booking (its rooms come back once).
+
+        A cancel refused for its booking (unknown, made by another strategy, or cancelled
+        already) is refused before the expiry, and changes nothing."""
+        booking_id = self._check_id(booking_id)
+        with self.store.transaction(write=False) as tx:
+            self._load(tx, booking_id)
         self._expire(self._now())
         super().cancel(booking_id)
 

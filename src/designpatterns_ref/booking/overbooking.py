@@ -8,7 +8,8 @@ each booked guest showing independently with probability ``1 - no_show``, the nu
 is binomial, and the expected walks are ``E[max(0, shows - total)]``. :func:`expected_walks`
 computes it exactly; :func:`best_overbooking` picks the number of rooms to sell that maximises
 the expected revenue minus the expected walk cost.
-``PessimisticBooking(store, overbooking=x)`` enforces the chosen allowance.
+``PessimisticBooking(store, overbooking=Fraction(sold, total) - 1)`` sells exactly that many on a
+night of ``total`` rooms (a float ``sold / total - 1`` may round below it and sell one fewer).
 
 Complexity: O(sold) per evaluation (a binomial sum).
 
@@ -16,14 +17,18 @@ Complexity: O(sold) per evaluation (a binomial sum).
 0.023
 >>> best_overbooking(total=100, no_show=0.1, room_revenue=120, walk_cost=300)[0] > 100
 True
+>>> sold, _ = best_overbooking(total=5, no_show=0.2, room_revenue=120, walk_cost=100)
+>>> sold, Fraction(sold, 5) - 1   # the allowance that sells exactly ``sold`` of 5
+(6, Fraction(1, 5))
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
-from designpatterns_ref.booking.base import BookingError, check_number
+from designpatterns_ref.booking.base import BookingError, check_number, check_ratio
 from designpatterns_ref.errors import shown
 
 __all__ = ["best_overbooking", "expected_walks"]
@@ -52,18 +57,26 @@ def _pmf(n: int, k: int, p: float) -> float:
 
 
 def best_overbooking(
-    *, total: int, no_show: float, room_revenue: float, walk_cost: float, limit: float = 0.5
+    *,
+    total: int,
+    no_show: float,
+    room_revenue: float,
+    walk_cost: float,
+    limit: float | Fraction | Decimal = 0.5,
 ) -> tuple[int, float]:
     """``(rooms to sell, expected profit)`` maximising revenue minus walk cost, up to ``limit``.
 
-    The candidates run to ``floor(total * (1 + limit))``, computed exactly with ``limit`` the
-    decimal it is written as: the most ``PessimisticBooking(store, overbooking=limit)`` sells."""
+    The candidates run to ``floor(total * (1 + limit))``, computed exactly (``limit`` is read as
+    ``PessimisticBooking``'s ``overbooking`` is: a float as the decimal it is written as, a
+    ``Fraction`` or ``Decimal`` as it is): the most ``PessimisticBooking(store,
+    overbooking=limit)`` sells. To sell the chosen count, pass ``overbooking=Fraction(sold,
+    total) - 1`` (with ``total > 0``)."""
     _check(total, total, no_show)
     check_number(room_revenue, "room_revenue", 0, 1e12)
     check_number(walk_cost, "walk_cost", 0, 1e12)
-    check_number(limit, "limit", 0, 1)
+    most = math.floor(total * (1 + check_ratio(limit, "limit", 0, 1)))
     best = (total, -math.inf)
-    for sold in range(total, math.floor(total * (1 + Fraction(repr(float(limit))))) + 1):
+    for sold in range(total, most + 1):
         walks = expected_walks(sold=sold, total=total, no_show=no_show)
         shows = sold * (1 - no_show)
         profit = room_revenue * (shows - walks) - walk_cost * walks

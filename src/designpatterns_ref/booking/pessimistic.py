@@ -17,12 +17,15 @@ Trade-off: simple and never retries, but bookers of a hot night queue behind eac
 whole transaction; throughput under contention is one booking per lock hold.
 
 An ``overbooking`` allowance (a fraction, say 0.05) lets ``booked`` reach ``total * (1 + x)``
-rounded down, computed exactly with ``x`` the decimal it is written as (0.3 is 3/10, not the
-float just below it; 0.9999999999 of 1 room sells 1, not 2), and
-:meth:`~PessimisticBooking.availability` counts up to the same limit, so it says what ``book``
-accepts: overbooking as a policy with a price (see :mod:`~designpatterns_ref.booking.overbooking`),
-not an accident. Another strategy on the same inventory sells only up to ``total`` and sees 0 free
-on an overbooked night, never less.
+rounded down, computed exactly: a :class:`~fractions.Fraction` (or a ``Decimal``) is taken as it
+is, and a float as the decimal it is written as (0.3 is 3/10, not the float just below it;
+0.9999999999 of 1 room sells 1, not 2). :meth:`~PessimisticBooking.availability` counts up to
+the same limit, so it says what ``book`` accepts: overbooking as a policy with a price (see
+:mod:`~designpatterns_ref.booking.overbooking`), not an accident. To sell exactly ``sold`` rooms
+on a night of ``total`` (the count :func:`~designpatterns_ref.booking.best_overbooking` picks),
+pass ``overbooking=Fraction(sold, total) - 1``: a float such as ``sold / total - 1`` is rounded
+in binary (6 / 5 - 1 is 0.19999999999999996, which sells 5 of 5, not 6). Another strategy on the
+same inventory sells only up to ``total`` and sees 0 free on an overbooked night, never less.
 
 Complexity: O(nights) rows read and written per booking, under row locks.
 
@@ -48,7 +51,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
-from designpatterns_ref.booking.base import Booking, SoldOut, Stay, check_number
+from designpatterns_ref.booking.base import Booking, SoldOut, Stay, check_ratio
 from designpatterns_ref.booking.store import BookingStore
 
 __all__ = ["PessimisticBooking"]
@@ -59,21 +62,19 @@ class PessimisticBooking(StrategyBase):
 
     name = "pessimistic"
 
-    def __init__(self, store: BookingStore, *, overbooking: float = 0.0) -> None:
+    def __init__(
+        self, store: BookingStore, *, overbooking: float | Fraction | Decimal = 0.0
+    ) -> None:
+        """``overbooking``: the allowance in [0, 1], an int, float, ``Fraction`` or ``Decimal``
+        (kept as :attr:`overbooking`: a float for an int or a float, else as given)."""
         super().__init__(store)
-        self.overbooking = check_number(overbooking, "overbooking", 0, 1)
-
-    def _allowance(self) -> Decimal:
-        """``overbooking`` as the decimal it is written as (its shortest repr), exactly.
-
-        The float 0.3 is a little below 3/10; taken at its binary value, 10 rooms at 30 % would
-        sell 12. No rounding fudge either: one wrongly lifts values just below an integer."""
-        return Decimal(repr(self.overbooking))
+        self._allowance = check_ratio(overbooking, "overbooking", 0, 1)
+        self.overbooking = float(overbooking) if isinstance(overbooking, int) else overbooking
 
     def _capacity(self, total: int) -> int:
         """Rooms that may be sold on a night of ``total`` rooms: ``total * (1 + overbooking)``,
         rounded down, in exact arithmetic (its :meth:`availability` counts from it too)."""
-        return math.floor(total * (1 + Fraction(self._allowance())))
+        return math.floor(total * (1 + self._allowance))
 
     def book(self, stay: Stay) -> Booking:
         stay = self._check(stay)
@@ -104,10 +105,14 @@ class PessimisticBooking(StrategyBase):
         check sees the rooms really left, and the ``UPDATE`` and ``INSERT`` run only when every
         night fits. Autocommit makes the statement its own transaction: no ``BEGIN`` or
         ``COMMIT`` round trips. The same guarantees as the transaction above, a third of the trips.
+        The limit is the same exact ``floor(total * (1 + n / d))``, as the integer quotient
+        ``div(total * (d + n), d)`` of numerics (a numeric division would round ``n / d``).
         """
         key = (stay.hotel, stay.room_type, stay.check_in, stay.check_out)
         row = self.store.statement(_ONE_STATEMENT, (
-            *key, len(stay.nights), self._allowance(), stay.rooms,   # locked, ok
+            *key, len(stay.nights),                                  # locked
+            self._allowance.denominator + self._allowance.numerator,
+            self._allowance.denominator, stay.rooms,                 # ok
             stay.rooms, *key,                                        # upd
             *key, stay.rooms, stay.guest, self.name,                 # ins
         ))  # fmt: skip
@@ -136,7 +141,8 @@ WITH locked AS (
     ORDER BY night FOR UPDATE
 ), ok AS (
     SELECT count(*) = %s
-       AND coalesce(bool_and(floor(total * (1 + %s::numeric)) - booked >= %s), false) AS fits
+       AND coalesce(bool_and(div(total * %s::numeric, %s::numeric) - booked >= %s), false)
+           AS fits
     FROM locked
 ), upd AS (
     UPDATE inventory SET booked = booked + %s, version = version + 1

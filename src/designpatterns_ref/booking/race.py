@@ -3,10 +3,11 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 :func:`race` releases ``len(stays)`` booking threads at once against one strategy and returns a
-:class:`RaceResult`: bookings accepted, refusals, the most rooms its bookings took on any one
-night of one hotel and room type (recounted from the bookings the strategy returned, not read
-from the inventory counters the naive strategy corrupts; bookings made before the race do not
-count), attempts per booking and the wall time. :func:`random_stays` makes reproducible
+:class:`RaceResult`: bookings accepted, refusals, the most rooms sold on any one night of one
+hotel and room type the race asked for (recounted after the race from the store's live
+bookings, not read from the inventory counters the naive strategy corrupts; bookings made before
+the race count too, since the rooms they hold are sold just the same), attempts per booking and
+the wall time. :func:`random_stays` makes reproducible
 overlapping stays. The tour, the example, the plots and the benchmarks all run this one
 experiment.
 
@@ -50,8 +51,11 @@ MAX_BOOKERS = 1000
 class RaceResult:
     """What one race did: accepted bookings, refusals, peak rooms sold, attempts and time.
 
-    ``max_sold`` is the most rooms the race's accepted bookings took on one night of one hotel
-    and room type; ``oversold`` says it exceeds ``total``, the rooms each of those offers.
+    ``max_sold`` is the most rooms sold on one night of one hotel and room type that the race's
+    stays asked for, recounted after the race from the store's live bookings: the race's own
+    and any made before it (by any strategy; cancelled ones not). ``oversold`` says it exceeds
+    ``total``, the rooms each of those offers: so a night filled by earlier bookings and then
+    sold again by the race is oversold, however few rooms the race itself took.
     """
 
     strategy: str
@@ -107,12 +111,34 @@ def sold_per_night(store: BookingStore) -> Counter[date]:
     return sold
 
 
+def _sold_on(store: BookingStore, stays: Sequence[Stay]) -> Counter[tuple[str, str, date]]:
+    """Rooms sold per (hotel, room type, night) on the nights ``stays`` ask for, recounted from
+    the store's live bookings (one read per hotel and room type, over the stays' span)."""
+    asked: dict[tuple[str, str], set[date]] = {}
+    for stay in stays:
+        asked.setdefault((stay.hotel, stay.room_type), set()).update(stay.nights)
+    sold: Counter[tuple[str, str, date]] = Counter()
+    for (hotel, room_type), nights in sorted(asked.items()):
+        for check_in, check_out, rooms in store.query(
+            "SELECT check_in, check_out, rooms FROM bookings WHERE hotel = ? AND room_type = ? "
+            "AND status = 'booked' AND check_in <= ? AND check_out > ?",
+            (hotel, room_type, max(nights), min(nights)),
+        ):
+            start, end = store.night(check_in), store.night(check_out)
+            for i in range((end - start).days):
+                night = start + timedelta(days=i)
+                if night in nights:
+                    sold[hotel, room_type, night] += int(rooms)
+    return sold
+
+
 def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     """Book every stay from its own thread, all released at once.
 
     ``stays`` is a list of 1 to :data:`MAX_BOOKERS` :class:`Stay`; ``total`` the rooms per
     night the result is compared with (an int in [0, 100000]): each hotel and room type the
-    stays name is counted on its own, and only the bookings this race made.
+    stays name is counted on its own, over the nights the stays ask for, with every live
+    booking on them (see :class:`RaceResult`).
 
     If a thread cannot be started (the process's thread limit), the bookers already started are
     released before they book anything and joined, and :class:`BookingError` says how many
@@ -169,10 +195,7 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     if failures:
         raise failures[0]
     accepted = [b for b in results if b is not None]
-    sold: Counter[tuple[str, str, date]] = Counter()  # this race's rooms per hotel, type, night
-    for booking in accepted:
-        for night in booking.stay.nights:
-            sold[booking.stay.hotel, booking.stay.room_type, night] += booking.stay.rooms
+    sold = _sold_on(store, stays)
     return RaceResult(
         strategy=str(getattr(strategy, "name", type(strategy).__name__)),
         engine=store.engine,

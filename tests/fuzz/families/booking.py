@@ -11,6 +11,8 @@ import os
 import sqlite3
 import tempfile
 from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from designpatterns_ref import booking as bk
@@ -29,6 +31,13 @@ RESULT = RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, 0.5)
 #: Days HOSTILE has none of: datetimes (a ``date`` subclass) and the end of the calendar, where
 #: ``first + nights`` overflows.
 DAYS = (datetime(2026, 6, 1, 12, 0), datetime(2026, 6, 1), date(9999, 12, 30), date.max)
+#: Exact allowances HOSTILE has none of: Fractions and Decimals out of range, not finite, or
+#: too fine (a Decimal whose Fraction would be 10 to the billionth power).
+RATIOS = (
+    Fraction(1, 3), Fraction(3, 2), Fraction(-1, 2), Fraction(1, 10**500), Decimal("0.05"),
+    Decimal("NaN"), Decimal("sNaN"), Decimal("-Infinity"), Decimal("1e-999999999"),
+    Decimal("1e999999999"), 5e-324,
+)  # fmt: skip
 
 
 def _store() -> Any:
@@ -144,6 +153,7 @@ ENTRIES = [
     Entry(
         "PessimisticBooking(overbooking)",
         call=lambda _, v: bk.PessimisticBooking(_store(), overbooking=v),
+        values=RATIOS,
     ),
     Entry(
         "OptimisticBooking(retries)", call=lambda _, v: bk.OptimisticBooking(_store(), retries=v)
@@ -216,6 +226,13 @@ ENTRIES = [
     ),
     Entry(
         "expected_walks(no_show)", call=lambda _, v: bk.expected_walks(sold=1, total=1, no_show=v)
+    ),
+    Entry(
+        "best_overbooking(limit)",
+        call=lambda _, v: bk.best_overbooking(
+            total=10, no_show=0.1, room_revenue=1, walk_cost=1, limit=v
+        ),
+        values=RATIOS,
     ),
     Entry(
         "best_overbooking(walk_cost)",
