@@ -39,7 +39,7 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.batch import _check_batch
+from designpatterns_ref.collab.batch import _check_batch, _Waiting
 from designpatterns_ref.collab.bulk import _load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
@@ -82,7 +82,7 @@ class SequenceReplica(Integrator):
         check_agent(agent)
         super().__init__()
         self._lamport = -1
-        self._pending: list[Op] = []
+        self._waiting = _Waiting()  # operations waiting for their dependencies
         self._agent = agent
         self._next_seq = 0
         self._last_end = -1
@@ -138,7 +138,12 @@ class SequenceReplica(Integrator):
 
     def stats(self) -> dict[str, int]:
         """Sizes of the internal structure: characters, items, chunks, pending operations."""
-        return {**super().stats(), "pending": len(self._pending)}
+        return {**super().stats(), "pending": len(self._waiting)}
+
+    @property
+    def _pending(self) -> list[Op]:
+        """The operations waiting for their dependencies, in the order they came."""
+        return list(self._waiting)
 
     # -- local edits ----------------------------------------------------------------------
     def insert(self, pos: int, text: str) -> None:
@@ -339,11 +344,11 @@ class SequenceReplica(Integrator):
         dependency can apply a waiting operation that this replica cannot yet, and after a
         two-way exchange both sides hold the same operations."""
         out = self.ops_since(version)
-        if self._pending:
+        if self._waiting:
             theirs = version._bounds if version is not None else {}
             out += [
                 op
-                for op in self._pending
+                for op in self._waiting
                 if _gaps(theirs.get(op.agent, ()), op.seq, op.seq + span(op))
             ]
         return out
@@ -372,7 +377,7 @@ class SequenceReplica(Integrator):
         (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search), which checks what it
         takes, and the rest one operation at a time; a prefix that covers the whole batch has
         checked it too."""
-        if self._known or self._pending:
+        if self._known or self._waiting:
             if not checked:
                 batch = list(map(check_op, batch))
             _check_batch(self, batch)
@@ -382,26 +387,24 @@ class SequenceReplica(Integrator):
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
-        a dependency (the reference the one-pass load is tested against)."""
+        a dependency (the reference the one-pass load is tested against); then, when any
+        applied, those waiting whose dependencies may have come, in order of Lamport time
+        (an operation's dependencies come before it), again while any applies."""
         self._last = None
         self._cursor, self._hint = None, None
-        waiting: list[Op] = []
+        waiting = self._waiting
+        progress = False
         for op in batch:
-            if not self._apply_one(op):
-                waiting.append(op)
-        progress = len(waiting) < len(batch)
-        # an operation already waiting, sent again (a sync sends what waits), waits once
-        waiting = list(dict.fromkeys(self._pending + waiting))
+            if self._apply_one(op):
+                progress = True
+            else:  # an operation already waiting, sent again (a sync sends what waits), waits once
+                waiting.add(op)
         while waiting and progress:
             progress = False
-            still = []
-            for op in waiting:
+            for op in sorted(waiting, key=attrgetter("lamport")):
                 if self._apply_one(op):
+                    waiting.remove(op)
                     progress = True
-                else:
-                    still.append(op)
-            waiting = still
-        self._pending = waiting
         self._skip_own_ids()
 
     def _skip_own_ids(self) -> None:
@@ -415,14 +418,11 @@ class SequenceReplica(Integrator):
             self._next_seq = floor
 
     def _seq_floor(self, agent: str) -> int:
-        """One past the highest sequence number of ``agent`` this replica holds or holds
-        waiting."""
+        """One past the highest sequence number of ``agent`` this replica holds, holds waiting
+        or that a waiting operation refers to (the character it refers to exists elsewhere:
+        an edit that took its id would give the waiting operation another origin or target)."""
         known = self._known.get(agent)
-        floor = known[-1] if known else 0
-        for op in self._pending:
-            if op.agent == agent and op.seq + span(op) > floor:
-                floor = op.seq + span(op)
-        return floor
+        return max(known[-1] if known else 0, self._waiting.floor(agent))
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks, including those
@@ -449,6 +449,6 @@ class SequenceReplica(Integrator):
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)
-        twin._lamport, twin._pending = self._lamport, list(self._pending)
+        twin._lamport, twin._waiting = self._lamport, self._waiting.copy()
         twin.set_agent(agent)
         return twin
