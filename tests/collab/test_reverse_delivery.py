@@ -30,9 +30,10 @@ def _author(rule: type[SequenceReplica], n: int) -> SequenceReplica:
     return author
 
 
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
 @pytest.mark.parametrize("rule", RULE_IDS)
-def test_reverse_delivery_checks_each_operation_once(
-    rule: str, monkeypatch: pytest.MonkeyPatch
+def test_delivery_one_at_a_time_checks_and_tries_each_operation_a_few_times(
+    rule: str, order: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cls = RULES[rule]
     author = _author(cls, 400)
@@ -55,12 +56,14 @@ def test_reverse_delivery_checks_each_operation_once(
     apply_one = cls._apply_one
     monkeypatch.setattr(cls, "_apply_one", counting("_apply_one", apply_one, lambda *a: 1))
     reader = cls("reader")
+    if order == "shuffled":
+        random.Random(3).shuffle(ops)
     for op in reversed(ops):
         reader.apply_ops([op])
     assert reader.text() == author.text() and not reader._pending
     n = len(ops)
     assert work["_claims"] + work["_check_same_claims"] + work["_check_reused_ids"] <= 2 * n, work
-    assert work["_apply_one"] <= 3 * n, work  # tried when it comes, and once its dependencies have
+    assert work["_apply_one"] <= 3 * n, work  # when it comes, and when what it waits for does
 
 
 @pytest.mark.parametrize("rule", RULE_IDS)

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.collab import RULES, CRDTError, Delete, Insert, Op
+from designpatterns_ref.collab import RULES, CRDTError, Delete, Insert, Op, SequenceReplica
 from designpatterns_ref.collab.batch import _refs, _Waiting
 from designpatterns_ref.collab.ops import span
 from tests.collab.batch_reference import check_batch_whole
 from tests.collab.test_bulk import snapshot
 from tests.collab.test_oracle import histories
-from tests.collab.test_reused_ids import RULE_IDS, conflicting, cut, resends, session
+from tests.collab.test_reused_ids import RULE_IDS, conflicting, resends, session
 
 
 def phantom(made: list[Op], rng: random.Random) -> Op:
@@ -68,16 +68,28 @@ def _holders_cover(waiting: _Waiting) -> None:
             assert all(any(s <= x < e for s, e in refs) for x in range(lo, hi))
 
 
-def _rebuilt(waiting: _Waiting) -> _Waiting:
+def _rebuilt(doc: SequenceReplica) -> _Waiting:
     fresh = _Waiting()
-    for op in waiting:
-        fresh.add(op)
+    for op in doc._waiting:
+        fresh.add(op, doc._missing(op))
     return fresh
 
 
-def _verdict(call: Callable[[], object]) -> bool:
+def _each_waits_for_one_id_to_come(doc: SequenceReplica) -> None:
+    """Every waiting operation is handed out again when one id it needs, and the replica
+    lacks, comes."""
+    waiting = doc._waiting
+    held = sorted(repr(op) for ops in waiting.waiters.values() for op in ops)
+    assert held == sorted(repr(op) for op in waiting)
+    assert sorted(waiting.waiters) == sorted(
+        (a, s) for a, ss in waiting.awaited.items() for s in ss
+    )
+    assert not any(doc.has(ident) for ident in waiting.waiters)
+
+
+def _verdict(call: Callable[..., object], *args: Any) -> bool:
     try:
-        call()
+        call(*args)
     except CRDTError:
         return False
     return True
@@ -107,13 +119,14 @@ def test_the_index_gives_the_verdicts_of_the_whole_check(
         batch, delivery = delivery[:k], delivery[k:]
         if rng.random() < 0.2 and doc._pending:  # a sync sends again what waits
             batch.append(rng.choice(doc._pending))
-        expected = _verdict(lambda: check_batch_whole(doc, batch))
+        expected = _verdict(check_batch_whole, doc, batch)
         state, pending = snapshot(doc), doc._pending
-        assert _verdict(lambda: doc.apply_ops(batch)) == expected, batch
+        assert _verdict(doc.apply_ops, batch) == expected, batch
         if not expected:  # a refused call changes nothing
             assert snapshot(doc) == state and doc._pending == pending
-        assert _index(doc._waiting) == _index(_rebuilt(doc._waiting))
+        assert _index(doc._waiting) == _index(_rebuilt(doc))
         _holders_cover(doc._waiting)
+        _each_waits_for_one_id_to_come(doc)
         assert check_batch_whole(doc, []) is None  # what is held and waits is consistent
 
 

@@ -40,7 +40,7 @@ designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=1, ...) reuses i
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -182,15 +182,19 @@ class _Waiting:
     (one of equal operations), indexed by the ids they claim per agent and kind (``claims``,
     True for characters) and the ids they refer to per agent (``refs``), so that a batch is
     checked against them with binary searches (:func:`_check_batch`) instead of checking
-    them all again. An operation is added when it starts waiting and taken out when it is
-    applied; either costs O(log w) plus the stretches its ranges cross."""
+    them all again; and by the id each waits for (``awaited``, the sorted seqs per agent, and
+    ``waiters``), so that an operation is tried again only when that id has come. An operation
+    is added when it starts waiting and taken out when it is applied; either costs O(log w)
+    plus the stretches its ranges cross."""
 
-    __slots__ = ("claims", "ops", "refs")
+    __slots__ = ("awaited", "claims", "ops", "refs", "waiters")
 
     def __init__(self) -> None:
         self.ops: dict[Op, None] = {}
         self.claims: dict[tuple[str, bool], _Cover] = {}
         self.refs: dict[str, _Cover] = {}
+        self.awaited: dict[str, list[int]] = {}
+        self.waiters: dict[Id, list[Op]] = {}
 
     def __iter__(self) -> Iterator[Op]:
         return iter(self.ops)
@@ -198,16 +202,37 @@ class _Waiting:
     def __len__(self) -> int:
         return len(self.ops)
 
-    def add(self, op: Op) -> None:
-        """Hold ``op`` waiting, unless an equal operation already waits."""
+    def add(self, op: Op, missing: Id) -> None:
+        """Hold ``op`` waiting for ``missing``, unless an equal operation already waits."""
         if op not in self.ops:
             self.ops[op] = None
             self._mark(op, 1)
+            self.wait_for(op, missing)
 
     def remove(self, op: Op) -> None:
-        """Take out ``op``, which waits."""
+        """Take out ``op``, which waits (and was handed out by :meth:`woken`)."""
         del self.ops[op]
         self._mark(op, -1)
+
+    def wait_for(self, op: Op, missing: Id) -> None:
+        """Hand ``op`` out again (:meth:`woken`) once the id ``missing`` has come."""
+        held = self.waiters.get(missing)
+        if held is None:
+            self.waiters[missing] = [op]
+            insort(self.awaited.setdefault(missing[0], []), missing[1])
+        else:
+            held.append(op)
+
+    def woken(self, agent: str, s: int, e: int) -> list[Op]:
+        """The operations waiting for ids ``[s, e)`` of ``agent``, which have come: each is
+        handed out once, to be tried again and applied or given what it waits for next."""
+        seqs = self.awaited.get(agent)
+        if not seqs:
+            return []
+        i, j = bisect_left(seqs, s), bisect_left(seqs, e)
+        came = seqs[i:j]
+        del seqs[i:j]
+        return [op for seq in came for op in self.waiters.pop((agent, seq))]
 
     def _mark(self, op: Op, step: int) -> None:
         _mark(self.claims, (op.agent, type(op) is Insert), op.seq, span(op), op, step)
@@ -224,6 +249,8 @@ class _Waiting:
         twin.ops = dict(self.ops)
         twin.claims = {k: c.copy() for k, c in self.claims.items()}
         twin.refs = {k: c.copy() for k, c in self.refs.items()}
+        twin.awaited = {k: [*seqs] for k, seqs in self.awaited.items()}
+        twin.waiters = {k: [*ops] for k, ops in self.waiters.items()}
         return twin
 
 

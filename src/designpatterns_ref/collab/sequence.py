@@ -387,25 +387,41 @@ class SequenceReplica(Integrator):
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
-        a dependency (the reference the one-pass load is tested against); then, when any
-        applied, those waiting whose dependencies may have come, in order of Lamport time
-        (an operation's dependencies come before it), again while any applies."""
+        a dependency (the reference the one-pass load is tested against); a waiting operation
+        is tried again each time the id it waits for comes (an applied operation brings its
+        own ids), so each costs one try per dependency, not one per batch."""
         self._last = None
         self._cursor, self._hint = None, None
         waiting = self._waiting
-        progress = False
+        woken: list[Op] = []
         for op in batch:
             if self._apply_one(op):
-                progress = True
-            else:  # an operation already waiting, sent again (a sync sends what waits), waits once
-                waiting.add(op)
-        while waiting and progress:
-            progress = False
-            for op in sorted(waiting, key=attrgetter("lamport")):
-                if self._apply_one(op):
-                    waiting.remove(op)
-                    progress = True
+                if waiting:
+                    woken += waiting.woken(op.agent, op.seq, op.seq + span(op))
+            elif op not in waiting.ops:  # one already waiting, sent again (a sync sends what
+                waiting.add(op, self._missing(op))  # waits), waits once
+        for op in woken:  # grows as woken operations apply and wake others
+            if self._apply_one(op):
+                waiting.remove(op)
+                woken += waiting.woken(op.agent, op.seq, op.seq + span(op))
+            else:
+                waiting.wait_for(op, self._missing(op))
         self._skip_own_ids()
+
+    def _missing(self, op: Op) -> Id:
+        """The first id that ``op``, which :meth:`_apply_one` could not apply, waits for: the
+        right origin, else the left one, of an insert; the first of a delete's targets that has
+        not come."""
+        known = self._known
+        if type(op) is Insert:
+            right = op.right
+            if right is not None and not _covers(known.get(right[0], ()), right[1]):
+                return right
+            assert op.left is not None
+            return op.left
+        assert type(op) is Delete
+        tagent, tseq = op.target
+        return (tagent, _gaps(known.get(tagent, ()), tseq, tseq + op.length)[0][0])
 
     def _skip_own_ids(self) -> None:
         """Move the next local sequence number past every id of this replica's own agent that
