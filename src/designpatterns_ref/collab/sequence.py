@@ -19,7 +19,8 @@ Operations travel as :class:`~designpatterns_ref.collab.ops.Insert` (a whole run
 :class:`~designpatterns_ref.collab.ops.Delete` (a range of identities), exported with
 :meth:`SequenceReplica.ops_since` and applied with :meth:`SequenceReplica.apply_ops`: a batch is
 checked whole before any of it is applied, an exact resend is ignored (an id that arrives again
-with other contents is refused), and an operation that arrives before what it depends on waits.
+with other contents is refused), and an operation that arrives before what it depends on waits
+until the id it waits for comes (checked once, when it arrives, and tried again only then).
 
 Complexity: local edit O(chunks crossed + chunk size); remote insert O(log n + k) where k is
 the number of concurrent items it is ordered against; memory O(items), not O(characters).
@@ -95,8 +96,9 @@ class SequenceReplica(Integrator):
 
     def set_agent(self, agent: str, next_seq: int | None = None) -> None:
         """Make later local edits as ``agent``, from sequence number ``next_seq`` (default: just
-        past the highest one this replica has seen from that agent, applied or waiting). A
-        replay uses this to let one replica stand for different users in turn."""
+        past the highest one this replica has seen from that agent, applied, waiting or referred
+        to by a waiting operation). A replay uses this to let one replica stand for different
+        users in turn."""
         check_agent(agent)
         floor = self._seq_floor(agent)
         if next_seq is None:
