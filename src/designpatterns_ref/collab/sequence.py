@@ -427,10 +427,11 @@ class SequenceReplica(Integrator):
 
     def _skip_own_ids(self) -> None:
         """Move the next local sequence number past every id of this replica's own agent that
-        it holds or holds waiting. A replica reopened under its agent's name and given the
-        document, or the original of a ``fork`` under its own name that merges the copy's
-        edits, receives operations under its own agent: its next edits must not reuse their
-        ids (the edit would be taken for one already held, and never sent)."""
+        it holds, holds waiting or that a waiting operation refers to. A replica reopened under
+        its agent's name and given the document, or the original of a ``fork`` under its own
+        name that merges the copy's edits, receives operations under its own agent: its next
+        edits must not reuse their ids (the edit would be taken for one already held, and never
+        sent)."""
         floor = self._seq_floor(self._agent)
         if floor > self._next_seq:
             self._next_seq = floor
