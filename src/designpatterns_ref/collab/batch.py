@@ -12,16 +12,24 @@ delete the same targets (:func:`_check_reused_ids`, :func:`_check_same_claims`).
 whole or in part, is a duplicate; the same id with other contents (two replicas editing as one
 agent) is refused, naming the id and both contents.
 
-The check collects, per agent and kind, the ids the waiting and new operations will use as a
+The replica and the operations it holds waiting were checked together when they came, so only
+the new operations are checked: against the replica, against the waiting ones and against
+each other. The check collects, per agent and kind, the ids the new operations will use as a
 flat sorted list of range boundaries (the batches a replica exports are sorted, so this is
-one pass), then answers every question with a binary search: against those boundaries, and
-against the replica's own runs and delete log only for agents it already knows. Contents are
+one pass), then answers every question with a binary search: against those boundaries, against
+the replica's own runs and delete log only for agents it already knows, and against
+:class:`_Waiting`, the waiting operations indexed by the ids they claim and the ids they refer
+to (a waiting operation must not refer to an id the batch uses for a delete). Contents are
 compared only where ids overlap: a batch whose ids all lie past what the replica holds (the
 usual case) costs one comparison per agent, and the operations of the batch are compared with
-each other only when two of them claim one id.
+each other only when two of them claim one id. So delivering a document one operation at a
+time in reverse causal order, every operation waiting until the first one comes, costs
+O(log w) per operation against w waiting ones, not O(w) (the check of everything together,
+which that made quadratic, is kept in the tests as the reference this one is tested against).
 
-Complexity: O(k log k) for a batch of k operations plus O(k log n) against a replica of n runs,
-plus O(overlap) to compare the contents of ids used again.
+Complexity: O(k log k) for a batch of k operations plus O(k log n) against a replica of n runs
+and O(k log w) against w waiting operations, plus O(overlap) to compare the contents of ids
+used again.
 
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> from designpatterns_ref.collab.ops import Delete, Insert
@@ -40,14 +48,15 @@ designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=1, ...) reuses i
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import Id, _overlaps
 from designpatterns_ref.collab.items import _Item, _origin
-from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op, span
 from designpatterns_ref.errors import shown
 
 if TYPE_CHECKING:
@@ -60,6 +69,7 @@ __all__ = ["check_batch"]
 # agent, target seq of its first id, backwards).
 _Run = tuple[int, str, int, "Id | None", "Id | None"]
 _Range = tuple[int, int, int, str, int, bool]
+_K = TypeVar("_K")
 _NO_RUNS: tuple[list[int], list[_Item | list[_Item]]] = ([], [])
 
 
@@ -99,6 +109,169 @@ def _hits(bounds: list[int], s: int, e: int) -> bool:
     return i & 1 == 1 or (i < len(bounds) and bounds[i] < e)
 
 
+class _Cover:
+    """A multiset of ranges of one agent's ids, each brought by an operation: how many of the
+    ranges cover each id, and one operation that does. Kept as flat sorted lists of stretch
+    starts: stretch ``i`` is ``[starts[i], starts[i + 1])`` (the last one runs to infinity and
+    is covered by none), and two neighbours never have the same count and operation, so
+    after a stretch covered by none the next one is covered and a query is one binary search.
+
+    The operation kept for a stretch stays while any range covers it, even once its own
+    range is taken out: every operation that claims an id gives it the same contents (the
+    batches that brought them were checked), so it still says what the stretch holds."""
+
+    __slots__ = ("counts", "holders", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.counts: list[int] = []
+        self.holders: list[Op | None] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.starts)
+
+    def copy(self) -> _Cover:
+        twin = _Cover()
+        twin.starts, twin.counts, twin.holders = [*self.starts], [*self.counts], [*self.holders]
+        return twin
+
+    def end(self) -> int:
+        """One past the highest id covered (0 when none is)."""
+        return self.starts[-1] if self.starts else 0
+
+    def _cut(self, x: int) -> int:
+        """The index of the stretch starting at ``x``, cutting the one holding it there."""
+        starts = self.starts
+        i = bisect_left(starts, x)
+        if i == len(starts) or starts[i] != x:
+            starts.insert(i, x)
+            self.counts.insert(i, self.counts[i - 1] if i else 0)
+            self.holders.insert(i, self.holders[i - 1] if i else None)
+        return i
+
+    def mark(self, s: int, e: int, op: Op, step: int) -> None:
+        """Add (``step`` 1) or take out (-1) the range ``[s, e)`` that ``op`` brings."""
+        i, j = self._cut(s), self._cut(e)
+        starts, counts, holders = self.starts, self.counts, self.holders
+        for k in range(i, j):
+            counts[k] += step
+            if not counts[k]:
+                holders[k] = None
+            elif holders[k] is None:
+                holders[k] = op
+        for k in range(j, i - 1, -1):  # join neighbours that are alike again
+            if counts[k] == (counts[k - 1] if k else 0) and holders[k] is (
+                holders[k - 1] if k else None
+            ):
+                del starts[k], counts[k], holders[k]
+
+    def hits(self, s: int, e: int) -> bool:
+        """Is any id of ``[s, e)`` covered?"""
+        starts = self.starts
+        i = bisect_right(starts, s) - 1
+        if i >= 0 and self.counts[i]:
+            return True
+        return i + 1 < len(starts) and starts[i + 1] < e
+
+    def overlapping(self, s: int, e: int) -> Iterator[tuple[int, int, Op]]:
+        """The covered stretches within ``[s, e)``, in order, each with an operation covering
+        it."""
+        starts, holders = self.starts, self.holders
+        k = max(bisect_right(starts, s) - 1, 0)
+        while k < len(starts) and starts[k] < e:
+            op = holders[k]
+            if op is not None:
+                yield max(starts[k], s), min(starts[k + 1], e), op
+            k += 1
+
+
+class _Waiting:
+    """The operations a replica holds waiting for their dependencies, in the order they came
+    (one of equal operations), indexed by the ids they claim per agent and kind (``claims``,
+    True for characters) and the ids they refer to per agent (``refs``), so that a batch is
+    checked against them with binary searches (:func:`_check_batch`) instead of checking
+    them all again; and by the id each waits for (``awaited``, the sorted seqs per agent, and
+    ``waiters``), so that an operation is tried again only when that id has come. An operation
+    is added when it starts waiting and taken out when it is applied; either costs O(log w)
+    plus the stretches its ranges cross."""
+
+    __slots__ = ("awaited", "claims", "ops", "refs", "waiters")
+
+    def __init__(self) -> None:
+        self.ops: dict[Op, None] = {}
+        self.claims: dict[tuple[str, bool], _Cover] = {}
+        self.refs: dict[str, _Cover] = {}
+        self.awaited: dict[str, list[int]] = {}
+        self.waiters: dict[Id, list[Op]] = {}
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def add(self, op: Op, missing: Id) -> None:
+        """Hold ``op`` waiting for ``missing``, unless an equal operation already waits."""
+        if op not in self.ops:
+            self.ops[op] = None
+            self._mark(op, 1)
+            self.wait_for(op, missing)
+
+    def remove(self, op: Op) -> None:
+        """Take out ``op``, which waits (and was handed out by :meth:`woken`)."""
+        del self.ops[op]
+        self._mark(op, -1)
+
+    def wait_for(self, op: Op, missing: Id) -> None:
+        """Hand ``op`` out again (:meth:`woken`) once the id ``missing`` has come."""
+        held = self.waiters.get(missing)
+        if held is None:
+            self.waiters[missing] = [op]
+            insort(self.awaited.setdefault(missing[0], []), missing[1])
+        else:
+            held.append(op)
+
+    def woken(self, agent: str, s: int, e: int) -> list[Op]:
+        """The operations waiting for ids ``[s, e)`` of ``agent``, which have come: each is
+        handed out once, to be tried again and applied or given what it waits for next."""
+        seqs = self.awaited.get(agent)
+        if not seqs:
+            return []
+        i, j = bisect_left(seqs, s), bisect_left(seqs, e)
+        came = seqs[i:j]
+        del seqs[i:j]
+        return [op for seq in came for op in self.waiters.pop((agent, seq))]
+
+    def _mark(self, op: Op, step: int) -> None:
+        _mark(self.claims, (op.agent, type(op) is Insert), op.seq, span(op), op, step)
+        for agent, seq, n in _refs(op):
+            _mark(self.refs, agent, seq, n, op, step)
+
+    def floor(self, agent: str) -> int:
+        """One past the highest id of ``agent`` a waiting operation claims or refers to."""
+        covers = (self.claims.get((agent, True)), self.claims.get((agent, False)))
+        return max([c.end() for c in (*covers, self.refs.get(agent)) if c is not None], default=0)
+
+    def copy(self) -> _Waiting:
+        twin = _Waiting()
+        twin.ops = dict(self.ops)
+        twin.claims = {k: c.copy() for k, c in self.claims.items()}
+        twin.refs = {k: c.copy() for k, c in self.refs.items()}
+        twin.awaited = {k: [*seqs] for k, seqs in self.awaited.items()}
+        twin.waiters = {k: [*ops] for k, ops in self.waiters.items()}
+        return twin
+
+
+def _mark(index: dict[_K, _Cover], key: _K, seq: int, n: int, op: Op, step: int) -> None:
+    """Add (``step`` 1) or take out (-1) ``op``'s ids ``[seq, seq + n)`` in ``index[key]``."""
+    cover = index.get(key)
+    if cover is None:
+        cover = index[key] = _Cover()
+    cover.mark(seq, seq + n, op, step)
+    if not cover:
+        del index[key]
+
+
 def check_batch(doc: SequenceReplica, batch: Iterable[Op]) -> None:
     """Raise :class:`CRDTError` when ``batch`` could not be applied whole to ``doc`` together
     with its waiting operations (see :meth:`SequenceReplica.apply_ops`), or when ``doc`` is not
@@ -114,11 +287,18 @@ def check_batch(doc: SequenceReplica, batch: Iterable[Op]) -> None:
 
 
 def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
-    """:func:`check_batch` for a replica and operations already checked one by one."""
-    pending = doc._pending
-    ops = [*pending, *batch] if pending else batch
-    claimed, twice = _claims(ops)
+    """:func:`check_batch` for a replica and operations already checked one by one.
+
+    The replica and its waiting operations are consistent with each other (every batch that
+    made them was checked, and local edits take ids past every id held, waited for or referred
+    to: :meth:`SequenceReplica._seq_floor`), so only the new operations are checked: against
+    the replica, against the index of the waiting ones (:class:`_Waiting`) and against each
+    other. ``tests/collab/batch_reference.py`` keeps the check of everything together, which
+    this one is tested against."""
+    waiting = doc._waiting
+    claimed, twice = _claims(batch)
     runs, dels, known = doc._runs, doc._dels, doc._known
+    claims = waiting.claims
 
     def used_as(agent: str, chars: bool, s: int, e: int) -> bool:
         """Do any of ``agent``'s ids [s, e) belong (or go) to a character / a delete?"""
@@ -135,61 +315,77 @@ def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
                 at = log.covering(e - 1) if log is not None else -1
                 if at >= 0 and log is not None and log.end(at) > s:
                     return True
+        cover = claims.get((agent, chars))
+        if cover is not None and cover.hits(s, e):
+            return True
         bounds = claimed.get((agent, chars))
         return bounds is not None and _hits(bounds, s, e)
 
-    def refuse_kind(op: Op) -> None:
+    # ids of one kind that are (or go to) the other: in the replica, the waiting operations or
+    # the batch
+    for op in batch:
         is_insert = type(op) is Insert
-        end = op.seq + (len(op.text) if is_insert else op.length)  # type: ignore[union-attr]
-        if used_as(op.agent, not is_insert, op.seq, end):
+        if used_as(op.agent, not is_insert, op.seq, op.seq + span(op)):
             what = "characters" if is_insert else "a delete"
             raise CRDTError(
                 f"{shown(op, 200)} uses ids for {what} that are used for the other kind elsewhere"
             )
-
-    # ids of one kind that are (or go to) the other: within the batch and waiting operations,
-    # one pass per agent over the smaller of its two claims
-    for (agent, is_insert), mine in claimed.items():
-        theirs = claimed.get((agent, not is_insert))
-        if not is_insert or theirs is None:
-            continue
-        small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
-        if any(_hits(large, small[k], small[k + 1]) for k in range(0, len(small), 2)):
-            for op in batch:
-                refuse_kind(op)
-            raise CRDTError(f"the waiting operations of {shown(agent)} use ids for both kinds")
-    for op in batch:  # ... and against what the replica holds, for agents it knows
-        if op.agent in known:
-            refuse_kind(op)
-    # origins and targets must be characters
-    targets = {agent: bounds for (agent, ins), bounds in claimed.items() if not ins}
-    for op in ops:
-        if type(op) is Insert:
-            refs = [(r, 1) for r in (op.left, op.right) if r is not None]
-        else:
-            refs = [(op.target, op.length)]  # type: ignore[union-attr]
-        for (agent, seq), n in refs:
-            bounds = targets.get(agent)
-            if bounds is not None:  # inlined _hits: a delete of the batch covers an id?
-                i = bisect_right(bounds, seq)
-                hit = i & 1 == 1 or (i < len(bounds) and bounds[i] < seq + n)
-            else:
-                hit = False
-            if hit or (agent in dels and used_as(agent, False, seq, seq + n)):
+    # origins and targets must be characters: those of the batch ...
+    for op in batch:
+        for agent, seq, n in _refs(op):
+            if used_as(agent, False, seq, seq + n):
                 raise CRDTError(
                     f"{shown(op, 200)} refers to {shown((agent, seq))} (+{n - 1}), which is a "
-                    "delete, "
-                    f"not a character"
+                    "delete, not a character"
+                )
+    # ... and those of the waiting operations, which the batch may use for deletes
+    for (agent, is_insert), bounds in claimed.items():
+        cover = waiting.refs.get(agent)
+        if is_insert or cover is None:
+            continue
+        for k in range(0, len(bounds), 2):
+            for lo, _, op in cover.overlapping(bounds[k], bounds[k + 1]):
+                raise CRDTError(
+                    f"{shown(op, 200)} (waiting since an earlier batch) refers to "
+                    f"{shown((agent, lo))}, which is a delete of this batch, not a character"
                 )
     # an id used twice must mean the same thing: compared only where ids overlap
-    if twice:
-        _check_same_claims(ops)
     if known:
         reused = {  # agents whose batch ids start below the end of what the replica holds
             agent for (agent, _), b in claimed.items() if agent in known and b[0] < known[agent][-1]
         }
         if reused:
-            _check_reused_ids(doc, [op for op in ops if op.agent in reused])
+            _check_reused_ids(doc, [op for op in batch if op.agent in reused])
+    if claims:
+        for op in batch:
+            cover = claims.get((op.agent, type(op) is Insert))
+            if cover is not None:
+                _check_against_waiting(op, cover)
+    if twice:
+        _check_same_claims(batch)
+
+
+def _refs(op: Op) -> list[tuple[str, int, int]]:
+    """What ``op`` refers to, as (agent, first seq, count): an insert its origins, a delete its
+    target range. Each must be a character."""
+    if type(op) is Insert:
+        return [(r[0], r[1], 1) for r in (op.left, op.right) if r is not None]
+    return [(op.target[0], op.target[1], op.length)]  # type: ignore[union-attr]
+
+
+def _check_against_waiting(op: Op, cover: _Cover) -> None:
+    """Raise :class:`CRDTError` when ``op`` gives an id that a waiting operation of the same
+    agent and kind (``cover``) claims other contents. Every waiting operation that claims an id
+    gives it the same contents (and so does the replica, if it holds it), so one per stretch
+    of ids is compared, on that stretch only."""
+    agent = op.agent
+    for lo, hi, held in cover.overlapping(op.seq, op.seq + span(op)):
+        if type(op) is Insert:
+            clash = _runs_clash(agent, _run_of(held), _run_of(op), lo, hi)  # type: ignore[arg-type]
+        else:
+            clash = _ranges_clash(_range_of(held), _range_of(op), lo, hi)  # type: ignore[arg-type]
+        if clash is not None:
+            _refuse_reuse(op, agent, clash, "a waiting operation")
 
 
 def _run_of(op: Insert) -> _Run:
@@ -212,10 +408,12 @@ def _target(rng: _Range, x: int) -> int:
     return tseq + (seq + n - 1 - x if back else x - seq)
 
 
-def _runs_clash(agent: str, a: _Run, b: _Run) -> tuple[int, str, str] | None:
+def _runs_clash(
+    agent: str, a: _Run, b: _Run, lo: int = 0, hi: int = MAX_ID
+) -> tuple[int, str, str] | None:
     """The first id two insert runs of ``agent`` give different contents, with both
-    descriptions; None when they agree wherever they overlap."""
-    s, e = max(a[0], b[0]), min(a[0] + len(a[1]), b[0] + len(b[1]))
+    descriptions; None when they agree wherever they overlap (within ``[lo, hi)``)."""
+    s, e = max(a[0], b[0], lo), min(a[0] + len(a[1]), b[0] + len(b[1]), hi)
     if s >= e:
         return None
     left_a = a[3] if s == a[0] else (agent, s - 1)  # past the first id both are chained
@@ -229,10 +427,12 @@ def _runs_clash(agent: str, a: _Run, b: _Run) -> tuple[int, str, str] | None:
     return x, _char(agent, a, x), _char(agent, b, x)
 
 
-def _ranges_clash(a: _Range, b: _Range) -> tuple[int, str, str] | None:
+def _ranges_clash(
+    a: _Range, b: _Range, lo: int = 0, hi: int = MAX_ID
+) -> tuple[int, str, str] | None:
     """The first id two delete ranges of one agent give different contents, with both
-    descriptions; None when they agree wherever they overlap."""
-    s, e = max(a[0], b[0]), min(a[0] + a[1], b[0] + b[1])
+    descriptions; None when they agree wherever they overlap (within ``[lo, hi)``)."""
+    s, e = max(a[0], b[0], lo), min(a[0] + a[1], b[0] + b[1], hi)
     if s >= e:
         return None
     x = s
@@ -283,7 +483,7 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     held = (it.seq, it.content, it.dl, _origin(it), it.right)
                     clash = _runs_clash(agent, held, mine)
                     if clash is not None:
-                        waiting = any(op is w for w in doc._pending)
+                        waiting = op in doc._waiting.ops
                         _refuse_reuse(op, agent, clash, "this replica", waiting)
         else:
             assert type(op) is Delete
@@ -298,7 +498,7 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     break
                 clash = _ranges_clash((eseq, n, elam - eseq, tagent, tseq, back), theirs)
                 if clash is not None:
-                    waiting = any(op is w for w in doc._pending)
+                    waiting = op in doc._waiting.ops
                     _refuse_reuse(op, agent, clash, "this replica", waiting)
 
 

@@ -19,7 +19,8 @@ Operations travel as :class:`~designpatterns_ref.collab.ops.Insert` (a whole run
 :class:`~designpatterns_ref.collab.ops.Delete` (a range of identities), exported with
 :meth:`SequenceReplica.ops_since` and applied with :meth:`SequenceReplica.apply_ops`: a batch is
 checked whole before any of it is applied, an exact resend is ignored (an id that arrives again
-with other contents is refused), and an operation that arrives before what it depends on waits.
+with other contents is refused), and an operation that arrives before what it depends on waits
+until the id it waits for comes (checked once, when it arrives, and tried again only then).
 
 Complexity: local edit O(chunks crossed + chunk size); remote insert O(log n + k) where k is
 the number of concurrent items it is ordered against; memory O(items), not O(characters).
@@ -39,7 +40,7 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.batch import _check_batch
+from designpatterns_ref.collab.batch import _check_batch, _Waiting
 from designpatterns_ref.collab.bulk import _load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
@@ -82,7 +83,7 @@ class SequenceReplica(Integrator):
         check_agent(agent)
         super().__init__()
         self._lamport = -1
-        self._pending: list[Op] = []
+        self._waiting = _Waiting()  # operations waiting for their dependencies
         self._agent = agent
         self._next_seq = 0
         self._last_end = -1
@@ -95,8 +96,9 @@ class SequenceReplica(Integrator):
 
     def set_agent(self, agent: str, next_seq: int | None = None) -> None:
         """Make later local edits as ``agent``, from sequence number ``next_seq`` (default: just
-        past the highest one this replica has seen from that agent, applied or waiting). A
-        replay uses this to let one replica stand for different users in turn."""
+        past the highest one this replica has seen from that agent, applied, waiting or referred
+        to by a waiting operation). A replay uses this to let one replica stand for different
+        users in turn."""
         check_agent(agent)
         floor = self._seq_floor(agent)
         if next_seq is None:
@@ -138,7 +140,12 @@ class SequenceReplica(Integrator):
 
     def stats(self) -> dict[str, int]:
         """Sizes of the internal structure: characters, items, chunks, pending operations."""
-        return {**super().stats(), "pending": len(self._pending)}
+        return {**super().stats(), "pending": len(self._waiting)}
+
+    @property
+    def _pending(self) -> list[Op]:
+        """The operations waiting for their dependencies, in the order they came."""
+        return list(self._waiting)
 
     # -- local edits ----------------------------------------------------------------------
     def insert(self, pos: int, text: str) -> None:
@@ -339,11 +346,11 @@ class SequenceReplica(Integrator):
         dependency can apply a waiting operation that this replica cannot yet, and after a
         two-way exchange both sides hold the same operations."""
         out = self.ops_since(version)
-        if self._pending:
+        if self._waiting:
             theirs = version._bounds if version is not None else {}
             out += [
                 op
-                for op in self._pending
+                for op in self._waiting
                 if _gaps(theirs.get(op.agent, ()), op.seq, op.seq + span(op))
             ]
         return out
@@ -372,7 +379,7 @@ class SequenceReplica(Integrator):
         (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search), which checks what it
         takes, and the rest one operation at a time; a prefix that covers the whole batch has
         checked it too."""
-        if self._known or self._pending:
+        if self._known or self._waiting:
             if not checked:
                 batch = list(map(check_op, batch))
             _check_batch(self, batch)
@@ -382,47 +389,59 @@ class SequenceReplica(Integrator):
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
-        a dependency (the reference the one-pass load is tested against)."""
+        a dependency (the reference the one-pass load is tested against); a waiting operation
+        is tried again each time the id it waits for comes (an applied operation brings its
+        own ids), so each costs one try per dependency, not one per batch."""
         self._last = None
         self._cursor, self._hint = None, None
-        waiting: list[Op] = []
+        waiting = self._waiting
+        woken: list[Op] = []
         for op in batch:
-            if not self._apply_one(op):
-                waiting.append(op)
-        progress = len(waiting) < len(batch)
-        # an operation already waiting, sent again (a sync sends what waits), waits once
-        waiting = list(dict.fromkeys(self._pending + waiting))
-        while waiting and progress:
-            progress = False
-            still = []
-            for op in waiting:
-                if self._apply_one(op):
-                    progress = True
-                else:
-                    still.append(op)
-            waiting = still
-        self._pending = waiting
+            if self._apply_one(op):
+                if waiting:
+                    woken += waiting.woken(op.agent, op.seq, op.seq + span(op))
+            elif op not in waiting.ops:  # one already waiting, sent again (a sync sends what
+                waiting.add(op, self._missing(op))  # waits), waits once
+        for op in woken:  # grows as woken operations apply and wake others
+            if self._apply_one(op):
+                waiting.remove(op)
+                woken += waiting.woken(op.agent, op.seq, op.seq + span(op))
+            else:
+                waiting.wait_for(op, self._missing(op))
         self._skip_own_ids()
+
+    def _missing(self, op: Op) -> Id:
+        """The first id that ``op``, which :meth:`_apply_one` could not apply, waits for: the
+        right origin, else the left one, of an insert; the first of a delete's targets that has
+        not come."""
+        known = self._known
+        if type(op) is Insert:
+            right = op.right
+            if right is not None and not _covers(known.get(right[0], ()), right[1]):
+                return right
+            assert op.left is not None
+            return op.left
+        assert type(op) is Delete
+        tagent, tseq = op.target
+        return (tagent, _gaps(known.get(tagent, ()), tseq, tseq + op.length)[0][0])
 
     def _skip_own_ids(self) -> None:
         """Move the next local sequence number past every id of this replica's own agent that
-        it holds or holds waiting. A replica reopened under its agent's name and given the
-        document, or the original of a ``fork`` under its own name that merges the copy's
-        edits, receives operations under its own agent: its next edits must not reuse their
-        ids (the edit would be taken for one already held, and never sent)."""
+        it holds, holds waiting or that a waiting operation refers to. A replica reopened under
+        its agent's name and given the document, or the original of a ``fork`` under its own
+        name that merges the copy's edits, receives operations under its own agent: its next
+        edits must not reuse their ids (the edit would be taken for one already held, and never
+        sent)."""
         floor = self._seq_floor(self._agent)
         if floor > self._next_seq:
             self._next_seq = floor
 
     def _seq_floor(self, agent: str) -> int:
-        """One past the highest sequence number of ``agent`` this replica holds or holds
-        waiting."""
+        """One past the highest sequence number of ``agent`` this replica holds, holds waiting
+        or that a waiting operation refers to (the character it refers to exists elsewhere:
+        an edit that took its id would give the waiting operation another origin or target)."""
         known = self._known.get(agent)
-        floor = known[-1] if known else 0
-        for op in self._pending:
-            if op.agent == agent and op.seq + span(op) > floor:
-                floor = op.seq + span(op)
-        return floor
+        return max(known[-1] if known else 0, self._waiting.floor(agent))
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks, including those
@@ -449,6 +468,6 @@ class SequenceReplica(Integrator):
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)
-        twin._lamport, twin._pending = self._lamport, list(self._pending)
+        twin._lamport, twin._waiting = self._lamport, self._waiting.copy()
         twin.set_agent(agent)
         return twin
