@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.collab import RULES, CRDTError, Delete, Insert, Op, SequenceReplica
-from designpatterns_ref.collab.batch import _refs, _Waiting
+from designpatterns_ref.collab._waiting import _refs, _Waiting
 from designpatterns_ref.collab.ops import span
 from tests.collab.batch_reference import check_batch_whole
 from tests.collab.test_bulk import snapshot

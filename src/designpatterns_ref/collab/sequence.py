@@ -39,8 +39,9 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any, ClassVar
 
+from designpatterns_ref.collab._waiting import _Waiting
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.batch import _check_batch, _Waiting
+from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.bulk import _load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
