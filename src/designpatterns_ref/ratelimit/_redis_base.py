@@ -97,7 +97,7 @@ class _Base:
             _check_cluster(owner, client, self.deadline)
             self._redis = client
         else:
-            self._redis = bounded(client, self.deadline)
+            self._redis = bounded(client, self.deadline, owner)
         self.client = client
         self.model = model
         self.clock = clock

@@ -28,6 +28,8 @@ reloads it and retries once).
   is down or frozen), so the limiter talks through a bounded twin of that client, with the
   same address and options, connect and read timeouts of half the deadline each, and no
   retries (limiters given the same client and deadline share one twin and its pool). A
+  blocking pool waits at most half the deadline for a free connection; a Sentinel client
+  keeps its service and sentinels; a pool that cannot be rebuilt raises RateLimitError. A
   killed or frozen server then reaches ``on_error`` within about the deadline. A cluster
   client (``RedisCluster``) cannot be twinned: it is checked instead, and refused unless its
   timeouts fit the deadline and it does not retry. ``deadline=None`` opts out: the client is
