@@ -47,6 +47,7 @@ from designpatterns_ref.ratelimit.base import (
     check_cost,
     check_positive,
     new_decision,
+    plain_key,
 )
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.memory import Acquiring
@@ -122,8 +123,11 @@ class _Base:
         slots; ``"`` is their tag instead, and as no other key's name starts ``prefix:"``,
         each such key still has names of its own. An int key is ``prefix:#{key}:...``, so that
         ``7`` and ``"7"`` are two keys, as in memory and on SQLite (no str key's name starts
-        ``prefix:#``), in the same slot.
+        ``prefix:#``), in the same slot. A key of a str or int subclass (an enum member) is
+        its plain value's key, as in memory.
         """
+        if key.__class__ is not str:
+            key = plain_key(key)
         if key.__class__ is not str and (
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):

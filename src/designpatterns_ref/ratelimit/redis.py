@@ -12,7 +12,8 @@ reloads it and retries once).
 - **Keys** are ``prefix:{key}:algorithm:name``: the ``{hash tag}`` puts every limit of one
   client in the same Redis Cluster slot, so :func:`all_of` can run them in one script (a key
   that is empty or starts with ``}``, which would make no tag, is ``prefix:"{"key}:...``, and
-  an int key is ``prefix:#{key}:...``, so that ``7`` and ``"7"`` are two keys). Every
+  an int key is ``prefix:#{key}:...``, so that ``7`` and ``"7"`` are two keys; an enum
+  member of str or int is its plain value's key, as in memory). Every
   key expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
 - **Time** comes from the Redis server (``TIME``) by default, so application servers with
   skewed clocks still agree; pass ``clock=`` to use the limiter's own clock instead (for
