@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from designpatterns_ref.clock import Clock, read_seconds
+from designpatterns_ref.clock import Clock, ManualClock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._redis_client import (
     _ANONYMOUS,
@@ -26,6 +26,8 @@ from designpatterns_ref.ratelimit._redis_client import (
     _MODES,
     _REPLY,
     DEFAULT_DEADLINE,
+    DEFAULT_TTL_SLACK,
+    SIMULATED_TTL_SLACK,
     _Call,
     _check_cluster,
     _check_deadline,
@@ -71,7 +73,7 @@ class _Base:
         prefix: str = "ratelimit",
         name: str | None = None,
         on_error: OnError = "deny",
-        ttl_slack: float = 1.0,
+        ttl_slack: float | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         owner = type(self).__name__
@@ -84,6 +86,8 @@ class _Base:
                 )
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{owner}: clock={shown(clock)} must be callable or None")
+        if ttl_slack is None:  # an expiry runs in real time, which a ManualClock does not follow
+            ttl_slack = SIMULATED_TTL_SLACK if isinstance(clock, ManualClock) else DEFAULT_TTL_SLACK
         if not (ttl_slack.__class__ in (int, float) and ttl_slack == 0):
             ttl_slack = check_positive(owner, "ttl_slack", ttl_slack)
         self.deadline = _check_deadline(owner, deadline)

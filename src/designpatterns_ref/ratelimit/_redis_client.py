@@ -30,6 +30,15 @@ from designpatterns_ref.ratelimit.base import Decision, RateLimitError, check_po
 #: Seconds a decision may take before ``on_error`` applies, unless ``deadline=`` says otherwise.
 DEFAULT_DEADLINE = 0.05
 
+#: The default ``ttl_slack`` of a limiter on the Redis server's clock or on one of yours.
+DEFAULT_TTL_SLACK = 1.0
+#: The default ``ttl_slack`` of a limiter on a ManualClock: an hour. A key's expiry runs in the
+#: server's real time, which a simulated clock does not follow: with a slack of a second, a
+#: test or notebook paused a little over a second (real time) would find state forgotten that
+#: the simulated clock still counts. An hour keeps the state while the clock is advanced by
+#: hand; pass ``ttl_slack=`` for anything else.
+SIMULATED_TTL_SLACK = 3600.0
+
 
 class RedisOptions(TypedDict, total=False):
     """Keyword options every Redis limiter takes."""
@@ -38,7 +47,7 @@ class RedisOptions(TypedDict, total=False):
     prefix: str
     name: str | None
     on_error: OnError
-    ttl_slack: float
+    ttl_slack: float | None
     deadline: float | None
 
 
