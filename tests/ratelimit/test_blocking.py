@@ -249,6 +249,57 @@ def test_async_redis_limiters_acquire_async(redis_url: str) -> None:
     assert not hasattr(rr.AsyncTokenBucket, "acquire")  # it would block the loop
 
 
+@pytest.mark.redis
+def test_acquire_and_simulate_refuse_an_asyncio_limiter_and_spend_nothing(redis_url: str) -> None:
+    import redis.asyncio
+
+    from designpatterns_ref.ratelimit import redis as rr
+
+    clock = ManualClock(50.0)
+
+    async def run() -> list[int]:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            window = rr.AsyncFixedWindow(client, 5, 1.0, clock=clock, deadline=5.0, ttl_slack=600.0)
+            bucket = rr.AsyncTokenBucket(
+                client, 5, 1.0, 5, clock=clock, deadline=5.0, ttl_slack=600.0
+            )
+            both = rr.all_of(window, bucket)
+            for limiter in (window, both):
+                with pytest.raises(RateLimitError, match=r"asyncio limiter.*acquire_async"):
+                    acquire(limiter, "k", timeout=0)
+                with pytest.raises(RateLimitError, match=r"asyncio limiter.*synchronous"):
+                    rl.simulate(limiter, [50.0] * 10, key="k")
+            return [(await window.peek("k")).remaining, (await both.peek("k")).remaining]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == [4, 4]  # a first request would leave 4: nothing was spent
+
+
+class _Deferring:
+    """A limiter whose plain ``allow`` hands back a coroutine: it can be told only by its answer."""
+
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        self.inner = rl.FixedWindow(1, 60.0, clock=self.clock)
+
+    def allow(self, key: str, cost: int = 1) -> Any:
+        async def later() -> rl.Decision:
+            return self.inner.allow(key, cost)
+
+        return later()
+
+
+def test_an_awaitable_answer_is_refused_not_taken_for_an_admission() -> None:
+    limiter = _Deferring()
+    with pytest.raises(RateLimitError, match="awaitable"):
+        acquire(limiter, "k", timeout=0)
+    with pytest.raises(RateLimitError, match="awaitable"):
+        rl.simulate(limiter, [0.0] * 3, key="k")
+    assert limiter.inner.peek("k")  # the coroutines were closed unrun
+
+
 @pytest.mark.parametrize("lease", [30.0, None])
 def test_acquire_on_a_cap_is_admitted_soon_after_a_release(lease: float | None) -> None:
     """The cap's retry_after is when the lease would free the unit; a release frees it sooner,

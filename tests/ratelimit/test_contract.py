@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable
 from typing import Any
@@ -103,6 +104,32 @@ def test_denied_requests_spend_nothing(make: Make) -> None:
     for _ in range(5):
         assert not limiter.allow("alice", cost=2)
     assert limiter.peek("alice") == before
+
+
+class Plan(enum.StrEnum):
+    FREE = "free"
+    SEVEN = "7"
+
+
+class Tier(str, enum.Enum):  # noqa: UP042 (the older mixin: str() of it is "Tier.FREE")
+    FREE = "free"
+
+
+class Seat(enum.IntEnum):
+    SEVEN = 7
+
+
+def test_an_enum_key_is_the_key_of_its_plain_value(make: Make) -> None:
+    limiter = make(ManualClock(100.0))
+    assert limiter.allow(Plan.FREE, LIMIT - 2)
+    assert limiter.allow(Tier.FREE)
+    assert limiter.allow("free")  # the last unit: the three are one key
+    assert not limiter.peek(Plan.FREE) and not limiter.peek(Tier.FREE)
+    assert limiter.allow(Seat.SEVEN, LIMIT)
+    assert not limiter.peek(7)
+    assert limiter.peek(Plan.SEVEN, LIMIT)  # "7" is another key than 7
+    limiter.reset(Seat.SEVEN)
+    assert limiter.peek(7, LIMIT)
 
 
 def test_all_of_admits_only_when_every_part_admits(make: Make) -> None:

@@ -209,9 +209,10 @@ class AllOf:
         resets = [s.reset for s in said]
         reset = None if None in resets else max(r for r in resets if r is not None)
         denied = [s for s in said if not s.allowed]
-        if denied:
+        if denied:  # the longest wait; the units left of the part with the fewest
             worst = max(denied, key=lambda s: s.retry)
-            return Said(False, worst.remaining, worst.retry, worst.delay, reset)
+            fewest = min(s.remaining for s in denied)
+            return Said(False, fewest, worst.retry, worst.delay, reset)
         tightest = min(said, key=lambda s: s.remaining)
         return Said(True, tightest.remaining, 0, max(s.delay for s in said), reset)
 
@@ -561,3 +562,52 @@ def test_a_key_stepped_back_outlives_its_lead_on_redis_as_in_memory(
         expected = getattr(memory, ask)("k")
         assert not expected.allowed and expected.retry_after > 99  # time stood still
         assert getattr(shared, ask)("k") == expected
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_refused_composite_reports_the_units_that_would_pass(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A bucket of 10 per 10 s and a window of 20 per 100 s, the bucket emptied: a refusal
+    waits for the window (92 s) but reports the bucket's limit and its 0 units left, not the
+    window's 2 (not one unit would pass)."""
+    clock, name = ManualClock(1_000.0), f"units{next(_fresh)}"
+    if backend == "memory":
+        parts: Any = (
+            rl.TokenBucket(10, 10.0, 10, clock=clock),
+            rl.FixedWindow(20, 100.0, clock=clock),
+        )
+        limiter = rl.all_of(*parts)
+    elif backend == "sqlite":
+        from designpatterns_ref.ratelimit import sqlite
+
+        path = request.getfixturevalue("tmp_path") / "limits.db"
+        limiter = sqlite.all_of(
+            sqlite.TokenBucket(path, 10, 10.0, 10, clock=clock, name=name),
+            sqlite.FixedWindow(path, 20, 100.0, clock=clock, name=name),
+        )
+    else:
+        from designpatterns_ref.ratelimit import redis as rr
+
+        client = request.getfixturevalue(
+            "redis_client" if backend == "redis" else "redis_cluster_client"
+        )
+        options: dict[str, Any] = {
+            "clock": clock,
+            "name": name,
+            "deadline": None if backend == "cluster" else 5.0,
+            "ttl_slack": 600.0,
+        }
+        limiter = rr.all_of(
+            rr.TokenBucket(client, 10, 10.0, 10, **options),
+            rr.FixedWindow(client, 20, 100.0, **options),
+        )
+    clock.set(1_000.0)  # the start of a window
+    assert limiter.allow("k", 8)
+    clock.advance(8.0)
+    assert limiter.allow("k", 10)
+    refused = limiter.allow("k", 5)
+    assert not refused and refused.retry_after == 92.0
+    assert (refused.limit, refused.remaining) == (10, 0)
+    assert refused.headers()["RateLimit-Remaining"] == "0"
+    assert not limiter.peek("k", 1)

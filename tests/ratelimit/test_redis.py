@@ -518,3 +518,22 @@ def test_an_int_key_and_its_digits_are_two_keys_as_in_memory(client: Any) -> Non
     assert remote.key_for(7) != remote.key_for("7")
     slot = redis.cluster.key_slot
     assert slot(remote.key_for(7).encode()) == slot(remote.key_for("7").encode())
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_a_simulated_clock_keeps_keys_for_real_time_by_default(client: Any, name: str) -> None:
+    """A key's expiry runs in the server's real time, which a ManualClock does not follow: on
+    one, the default slack is an hour, so a pause in real time forgets nothing the simulated
+    clock still counts (with a second's slack, 1.3 s of real time did); an explicit slack, or
+    the server's own clock, keeps the short one."""
+    simulated = redis_twin(
+        name, client, ManualClock(0.0), ttl_slack=None, name=f"sim{next(_fresh)}"
+    )
+    assert simulated.ttl_slack == rr.SIMULATED_TTL_SLACK == 3600.0
+    simulated.allow("k")
+    assert client.pttl(simulated.key_for("k")) > 3_500_000
+    chosen = redis_twin(name, client, ManualClock(0.0), ttl_slack=1.0, name=f"sim{next(_fresh)}")
+    chosen.allow("k")
+    assert 0 < client.pttl(chosen.key_for("k")) <= 3_000
+    served = redis_twin(name, client, None, ttl_slack=None, name=f"sim{next(_fresh)}")  # type: ignore[arg-type]
+    assert served.ttl_slack == rr.DEFAULT_TTL_SLACK == 1.0

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref import ratelimit as rl
+from designpatterns_ref.ratelimit import RateLimitError, traffic
 
 
 def arrivals_in_window(rate: float, duration: float) -> int:
@@ -69,3 +71,35 @@ def test_bursts_counts_every_burst_before_the_end(every: float, duration: float)
     got = rl.bursts(2, every, duration)
     assert len(got) == 2 * bursts_in_window(every, duration)
     assert got == sorted(k * every for k in range(len(got) // 2) for _ in range(2))
+
+
+@given(
+    rate=st.floats(0.1, 1e9),
+    expected=st.floats(0.5, 500.0),
+    seed=st.integers(0, 2**32),
+    start=st.sampled_from([0.0, 1.5, 1e6, 1.7e9, -3e12]),
+)
+@example(rate=1e8, expected=1000.0, seed=0, start=1.7e9)  # gaps below the start's rounding step
+def test_poisson_offsets_do_not_depend_on_the_start(
+    rate: float, expected: float, seed: int, start: float
+) -> None:
+    duration = expected / rate
+    offsets = rl.poisson(rate, duration, seed=seed)
+    # the oracle: the arrivals from time 0, moved to start (each rounded once), that stay
+    # before the end of the window once moved
+    moved = [start + u for u in offsets if start + u < start + duration]
+    assert rl.poisson(rate, duration, seed=seed, start=start) == moved
+    assert len(offsets) < expected + 10 * expected**0.5 + 10  # ~ expected, not millions
+
+
+def test_poisson_never_returns_more_than_max_arrivals(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = [len(rl.poisson(100.0, 1.0, seed=seed)) for seed in range(40)]
+    over = next(seed for seed, n in enumerate(drawn) if n > 100)  # about half the seeds
+    monkeypatch.setattr(traffic, "MAX_ARRIVALS", 100)
+    assert len(rl.poisson(100.0, 1.0, seed=drawn.index(min(drawn)))) <= 100
+    try:
+        rl.poisson(100.0, 1.0, seed=over)
+    except RateLimitError as exc:
+        assert "at most 100" in str(exc)
+    else:
+        raise AssertionError("a draw of more than MAX_ARRIVALS arrivals was returned")

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from designpatterns_ref.clock import Clock, read_seconds
+from designpatterns_ref.clock import Clock, ManualClock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._redis_client import (
     _ANONYMOUS,
@@ -26,6 +26,8 @@ from designpatterns_ref.ratelimit._redis_client import (
     _MODES,
     _REPLY,
     DEFAULT_DEADLINE,
+    DEFAULT_TTL_SLACK,
+    SIMULATED_TTL_SLACK,
     _Call,
     _check_cluster,
     _check_deadline,
@@ -47,6 +49,7 @@ from designpatterns_ref.ratelimit.base import (
     check_cost,
     check_positive,
     new_decision,
+    plain_key,
 )
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.memory import Acquiring
@@ -70,7 +73,7 @@ class _Base:
         prefix: str = "ratelimit",
         name: str | None = None,
         on_error: OnError = "deny",
-        ttl_slack: float = 1.0,
+        ttl_slack: float | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         owner = type(self).__name__
@@ -83,6 +86,8 @@ class _Base:
                 )
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{owner}: clock={shown(clock)} must be callable or None")
+        if ttl_slack is None:  # an expiry runs in real time, which a ManualClock does not follow
+            ttl_slack = SIMULATED_TTL_SLACK if isinstance(clock, ManualClock) else DEFAULT_TTL_SLACK
         if not (ttl_slack.__class__ in (int, float) and ttl_slack == 0):
             ttl_slack = check_positive(owner, "ttl_slack", ttl_slack)
         self.deadline = _check_deadline(owner, deadline)
@@ -97,7 +102,7 @@ class _Base:
             _check_cluster(owner, client, self.deadline)
             self._redis = client
         else:
-            self._redis = bounded(client, self.deadline)
+            self._redis = bounded(client, self.deadline, owner)
         self.client = client
         self.model = model
         self.clock = clock
@@ -122,8 +127,11 @@ class _Base:
         slots; ``"`` is their tag instead, and as no other key's name starts ``prefix:"``,
         each such key still has names of its own. An int key is ``prefix:#{key}:...``, so that
         ``7`` and ``"7"`` are two keys, as in memory and on SQLite (no str key's name starts
-        ``prefix:#``), in the same slot.
+        ``prefix:#``), in the same slot. A key of a str or int subclass (an enum member) is
+        its plain value's key, as in memory.
         """
+        if key.__class__ is not str:
+            key = plain_key(key)
         if key.__class__ is not str and (
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):

@@ -30,6 +30,15 @@ from designpatterns_ref.ratelimit.base import Decision, RateLimitError, check_po
 #: Seconds a decision may take before ``on_error`` applies, unless ``deadline=`` says otherwise.
 DEFAULT_DEADLINE = 0.05
 
+#: The default ``ttl_slack`` of a limiter on the Redis server's clock or on one of yours.
+DEFAULT_TTL_SLACK = 1.0
+#: The default ``ttl_slack`` of a limiter on a ManualClock: an hour. A key's expiry runs in the
+#: server's real time, which a simulated clock does not follow: with a slack of a second, a
+#: test or notebook paused a little over a second (real time) would find state forgotten that
+#: the simulated clock still counts. An hour keeps the state while the clock is advanced by
+#: hand; pass ``ttl_slack=`` for anything else.
+SIMULATED_TTL_SLACK = 3600.0
+
 
 class RedisOptions(TypedDict, total=False):
     """Keyword options every Redis limiter takes."""
@@ -38,7 +47,7 @@ class RedisOptions(TypedDict, total=False):
     prefix: str
     name: str | None
     on_error: OnError
-    ttl_slack: float
+    ttl_slack: float | None
     deadline: float | None
 
 
@@ -84,18 +93,25 @@ def _is_cluster(client: Any) -> bool:
     return type(client).__name__ == "RedisCluster"
 
 
-def bounded(client: Any, deadline: float) -> Any:
+def bounded(client: Any, deadline: float, owner: str = "RedisLimiter") -> Any:
     """A twin of ``client`` that gives up within ``deadline`` seconds: the same address and
     options, connect and read timeouts of ``deadline / 2`` each, and no retries.
 
     Works for ``redis.Redis`` and ``redis.asyncio.Redis`` (their connection pools are
     rebuilt from their own connection options); the twin is made once per client and deadline.
+    A ``BlockingConnectionPool`` is rebuilt with a wait for a free connection of at most
+    ``deadline / 2`` (yours, if shorter); a Sentinel client's pool (``master_for`` or
+    ``slave_for``) on the same service and sentinels, which are asked for the address with your
+    ``Sentinel``'s own settings. A pool of another kind that cannot be rebuilt from its settings
+    raises RateLimitError: pass ``deadline=None`` to use such a client as it is.
     """
     from redis.backoff import NoBackoff
 
     if type(client).__module__.startswith("redis.asyncio"):
+        from redis.asyncio import BlockingConnectionPool
         from redis.asyncio.retry import Retry
     else:
+        from redis import BlockingConnectionPool  # type: ignore[assignment]
         from redis.retry import Retry  # type: ignore[assignment]
 
     made = _TWINS.setdefault(client, {})
@@ -103,7 +119,7 @@ def bounded(client: Any, deadline: float) -> Any:
         return made[deadline]
     pool = client.connection_pool
     options = dict(pool.connection_kwargs)
-    for per_pool in ("maint_notifications_pool_handler", "himport_registry"):
+    for per_pool in ("maint_notifications_pool_handler", "himport_registry", "connection_pool"):
         options.pop(per_pool, None)  # the new pool makes its own
     half = deadline / 2
     options.update(socket_timeout=half, socket_connect_timeout=half, retry=Retry(NoBackoff(), 0))
@@ -111,9 +127,27 @@ def bounded(client: Any, deadline: float) -> Any:
     for original in ("orig_socket_timeout", "orig_socket_connect_timeout"):
         if original in options:
             options[original] = half
-    twin_pool = type(pool)(
-        connection_class=pool.connection_class, max_connections=pool.max_connections, **options
-    )
+    head: tuple[Any, ...] = ()
+    if hasattr(pool, "sentinel_manager") and hasattr(pool, "service_name"):
+        head = (pool.service_name, pool.sentinel_manager)
+        options.update(is_master=pool.is_master, check_connection=pool.check_connection)
+    if isinstance(pool, BlockingConnectionPool):
+        waits = half if pool.timeout is None else min(pool.timeout, half)
+        options["timeout"] = waits
+    try:
+        twin_pool = type(pool)(
+            *head,
+            connection_class=pool.connection_class,
+            max_connections=pool.max_connections,
+            **options,
+        )
+    except TypeError as exc:
+        raise RateLimitError(
+            f"{owner}: cannot bound client={type(client).__name__} on a "
+            f"{type(pool).__name__} to deadline={shown(deadline)} (its pool cannot be rebuilt "
+            f"from its settings: {exc}); pass deadline=None to use the client as it is, its own "
+            "timeouts bounding a decision"
+        ) from None
     twin = type(client)(connection_pool=twin_pool)
     made[deadline] = twin
     return twin

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.ratelimit.base import RateLimitError
+from designpatterns_ref.ratelimit.base import RateLimitError, plain_key
 
 __all__ = ["Part"]
 
@@ -109,7 +109,9 @@ def _check_path(owner: str, path: object) -> str:
 
 
 def _check_key(owner: str, key: object) -> str | int:
-    """``key`` as stored: a str of valid text, or an int of 64 bits (not a bool)."""
+    """``key`` as stored: a str of valid text, or an int of 64 bits (not a bool); a key of a
+    str or int subclass (an enum member) as its plain value (:func:`.plain_key`)."""
+    key = plain_key(key)
     if key.__class__ is str:
         try:
             key.encode()

@@ -231,6 +231,33 @@ def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
     return exc
 
 
+def plain_key(key: object) -> object:
+    """``key`` as the plain ``str`` or ``int`` it equals, when it is of a subclass of them (an
+    ``enum.StrEnum`` or ``IntEnum`` member, say); any other key (a bool included) as it is.
+
+    In memory such a key and its plain value are one dict key (equal, with one hash); the
+    stores (SQLite, Redis) keep the plain value, so a key means the same on every backend.
+    ``str.__str__`` and ``int.__index__`` give the value itself, whatever ``__str__`` the
+    subclass defines (``class Plan(str, Enum)`` prints as ``Plan.FREE``).
+
+    >>> import enum
+    >>> class Plan(enum.StrEnum):
+    ...     FREE = "free"
+    >>> type(plain_key(Plan.FREE)), plain_key(Plan.FREE)
+    (<class 'str'>, 'free')
+    >>> plain_key(True)
+    True
+    """
+    cls = key.__class__
+    if cls is str or cls is int or cls is bool:
+        return key
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, int):
+        return int.__index__(key)
+    return key
+
+
 def exact(number: float) -> str:
     """``number`` as text that reads back as exactly it: a whole number below 2^53 as an int,
     any other as its ``repr`` (the shortest text that does). What limiters' default names are

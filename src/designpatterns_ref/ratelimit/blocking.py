@@ -64,6 +64,9 @@ from designpatterns_ref.ratelimit.base import Decision, RateLimitError
 
 __all__ = ["CAP_POLL", "AcquiringAsync", "acquire", "acquire_async", "check_timeout"]
 
+#: What to call instead of ``acquire`` on an asyncio limiter.
+_USE_ASYNC = "await acquire_async(limiter, key, ...) instead"
+
 #: Seconds between asks while a concurrency cap is full: a release can free it at any time.
 CAP_POLL = 0.05
 
@@ -87,6 +90,31 @@ def check_timeout(owner: str, timeout: object) -> float:
             "number of seconds >= 0"
         )
     return seconds
+
+
+def check_sync(owner: str, limiter: Any, advice: str) -> None:
+    """RateLimitError when ``limiter`` is an asyncio one (its ``allow`` is a coroutine
+    function): its answer is a coroutine, which a synchronous caller would take for a truthy
+    decision without ever running it. ``advice`` says what to use instead."""
+    if inspect.iscoroutinefunction(getattr(limiter, "allow", None)):
+        raise RateLimitError(
+            f"{owner}: limiter={shown(limiter, 80)} is an asyncio limiter (its allow is a "
+            f"coroutine); {advice}"
+        )
+
+
+def sync_answer(owner: str, answer: object, advice: str) -> Decision:
+    """``answer`` itself, or (closing it unrun) RateLimitError when ``allow`` gave an awaitable:
+    the limiter was an asyncio one that :func:`check_sync` could not tell in advance."""
+    if inspect.isawaitable(answer):
+        close = getattr(answer, "close", None)
+        if callable(close):
+            close()  # never run, and no "never awaited" warning
+        raise RateLimitError(
+            f"{owner}: the limiter's allow returned an awaitable, not a Decision (an asyncio "
+            f"limiter); {advice}"
+        )
+    return answer  # type: ignore[return-value]
 
 
 def _clock_of(limiter: Any) -> ManualClock | None:
@@ -131,18 +159,19 @@ def acquire(
 
     Returns the admitting decision, or (refused, nothing consumed) the last refusal when
     admission would come after ``timeout``. Bad arguments raise RateLimitError before any
-    waiting, as ``allow`` would.
+    waiting, as ``allow`` would, and so does an asyncio limiter (use :func:`acquire_async`).
     """
     owner = f"{type(limiter).__name__}.acquire"
+    check_sync(owner, limiter, _USE_ASYNC)
     now, deadline = _plan(owner, limiter, timeout)
     manual, poll = _clock_of(limiter), _poll(limiter)
     while True:
-        decision = limiter.allow(key, cost)
+        decision = sync_answer(owner, limiter.allow(key, cost), _USE_ASYNC)
         if decision:
-            return decision  # type: ignore[no-any-return]
+            return decision
         wait = _wait(decision, now(), deadline, poll)
         if wait is None:
-            return decision  # type: ignore[no-any-return]
+            return decision
         if manual is not None:
             manual.advance(wait)
         else:

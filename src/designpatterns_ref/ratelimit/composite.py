@@ -7,8 +7,9 @@ Real policies stack limits: "10 per second and 1,000 per hour", or "5 per second
 every one of them or from none: a request refused by the hourly limit does not spend the
 per-second budget. The answer is the most restrictive one: when denied, the latest
 ``retry_after`` of the refusing limiters (each algorithm here only gets more generous as time
-passes with nothing happening, so at that time every one admits); when admitted, the
-smallest ``remaining``.
+passes with nothing happening, so at that time every one admits), with the ``limit`` and
+``remaining`` of the refusing limiter that has the fewest units left (so the headers never
+promise units that would not pass); when admitted, the smallest ``remaining``.
 
 Over Redis limiters, :func:`designpatterns_ref.ratelimit.redis.all_of` runs the whole
 composite as one Lua script, so it stays all-or-nothing across processes.
@@ -66,13 +67,25 @@ def flatten(parts: Sequence[Any], composite: type[Any], kind: type, what: str) -
 def combine(decisions: Sequence[Decision]) -> Decision:
     """The most restrictive of several decisions about the same request.
 
+    Refused: ``retry_after`` (and ``delay``) of the refusing part that waits longest, and
+    ``limit`` and ``remaining`` of the refusing part with the fewest units left, the units that
+    would pass now (a part that admits has at least ``cost`` left, more than any refusing part);
+    admitted: the part with the smallest ``remaining``. ``reset_after`` is the latest of all.
+
     >>> combine([Decision(True, 10, 4), Decision(False, 3, 0, 2.0, 5.0)]).retry_after
     2.0
+    >>> combine([Decision(False, 10, 0, 1.0, 10.0), Decision(False, 20, 2, 92.0, 92.0)])
+    Decision(allowed=False, limit=10, remaining=0, retry_after=92.0, reset_after=92.0, delay=0.0)
     """
     denied = [d for d in decisions if not d.allowed]
     if denied:
         worst = max(denied, key=lambda d: d.retry_after)
-        return worst._replace(reset_after=max(d.reset_after for d in decisions))
+        tightest = min(denied, key=lambda d: d.remaining)
+        return worst._replace(
+            limit=tightest.limit,
+            remaining=tightest.remaining,
+            reset_after=max(d.reset_after for d in decisions),
+        )
     tightest = min(decisions, key=lambda d: d.remaining)
     return tightest._replace(
         reset_after=max(d.reset_after for d in decisions),

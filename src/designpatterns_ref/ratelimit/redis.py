@@ -12,8 +12,13 @@ reloads it and retries once).
 - **Keys** are ``prefix:{key}:algorithm:name``: the ``{hash tag}`` puts every limit of one
   client in the same Redis Cluster slot, so :func:`all_of` can run them in one script (a key
   that is empty or starts with ``}``, which would make no tag, is ``prefix:"{"key}:...``, and
-  an int key is ``prefix:#{key}:...``, so that ``7`` and ``"7"`` are two keys). Every
-  key expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
+  an int key is ``prefix:#{key}:...``, so that ``7`` and ``"7"`` are two keys; an enum
+  member of str or int is its plain value's key, as in memory). Every
+  key expires once its state is back to "never seen" (plus ``ttl_slack`` seconds). The expiry
+  runs in the Redis server's real time, even when ``clock=`` is yours: on a simulated clock
+  it is only safe while real time does not outrun the slack, so a limiter on a
+  :class:`~designpatterns_ref.clock.ManualClock` defaults to ``ttl_slack`` of
+  :data:`SIMULATED_TTL_SLACK` (an hour) instead of :data:`DEFAULT_TTL_SLACK` (a second).
 - **Time** comes from the Redis server (``TIME``) by default, so application servers with
   skewed clocks still agree; pass ``clock=`` to use the limiter's own clock instead (for
   deterministic tests, or to keep ``retry_after`` in the caller's time).
@@ -28,6 +33,8 @@ reloads it and retries once).
   is down or frozen), so the limiter talks through a bounded twin of that client, with the
   same address and options, connect and read timeouts of half the deadline each, and no
   retries (limiters given the same client and deadline share one twin and its pool). A
+  blocking pool waits at most half the deadline for a free connection; a Sentinel client
+  keeps its service and sentinels; a pool that cannot be rebuilt raises RateLimitError. A
   killed or frozen server then reaches ``on_error`` within about the deadline. A cluster
   client (``RedisCluster``) cannot be twinned: it is checked instead, and refused unless its
   timeouts fit the deadline and it does not retry. ``deadline=None`` opts out: the client is
@@ -58,6 +65,8 @@ from __future__ import annotations
 from designpatterns_ref.ratelimit._redis_base import AsyncRedisLimiter, RedisLimiter
 from designpatterns_ref.ratelimit._redis_client import (
     DEFAULT_DEADLINE,
+    DEFAULT_TTL_SLACK,
+    SIMULATED_TTL_SLACK,
     RedisOptions,
     _token,
     bounded,
@@ -89,7 +98,9 @@ from designpatterns_ref.ratelimit.base import Decision, RateLimitError, RateLimi
 
 __all__ = [
     "DEFAULT_DEADLINE",
+    "DEFAULT_TTL_SLACK",
     "GCRA",
+    "SIMULATED_TTL_SLACK",
     "AsyncAllOf",
     "AsyncConcurrencyLimiter",
     "AsyncFixedWindow",

@@ -34,8 +34,14 @@ from designpatterns_ref.ratelimit.base import (
     RateLimitError,
     check_positive,
 )
+from designpatterns_ref.ratelimit.blocking import check_sync, sync_answer
 
 __all__ = ["SimulationResult", "check_arrivals", "simulate"]
+
+#: Why an asyncio limiter is refused, and what to do instead.
+_SYNC_ONLY = (
+    "simulate needs a synchronous limiter (the Redis one of the same name, or the in-memory one)"
+)
 
 
 def check_arrivals(owner: str, arrivals: object, after: float = -math.inf) -> list[float]:
@@ -106,12 +112,14 @@ def simulate(
     """Replay ``arrivals`` (non-decreasing times) against ``limiter`` on its ManualClock.
 
     ``clock`` defaults to ``limiter.clock``; it must be a
-    :class:`~designpatterns_ref.clock.ManualClock` not already past the first arrival.
+    :class:`~designpatterns_ref.clock.ManualClock` not already past the first arrival. An
+    asyncio limiter (its ``allow`` a coroutine) is refused with RateLimitError.
     """
     if not callable(getattr(limiter, "allow", None)):
         raise RateLimitError(
             f"simulate: limiter={shown(limiter, 80)} has no allow(key, cost) method"
         )
+    check_sync("simulate", limiter, _SYNC_ONLY)
     if clock is None:
         clock = getattr(limiter, "clock", None)
     if not isinstance(clock, ManualClock):
@@ -123,7 +131,7 @@ def simulate(
     result = SimulationResult()
     for t in times:
         clock.set(t)
-        decision = limiter.allow(key, cost)
+        decision = sync_answer("simulate", limiter.allow(key, cost), _SYNC_ONLY)
         (result.admitted if decision else result.denied).append(t)
         result.decisions.append((t, decision))
     return result

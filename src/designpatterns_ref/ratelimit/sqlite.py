@@ -36,8 +36,9 @@ others wait for the lock (up to ``busy_timeout`` seconds) and then see the commi
   Idle rows are deleted by :meth:`SQLiteLimiter.forget_idle` (call it now and then), never
   during a decision.
 
-Complexity: one transaction per decision: an ``fsync``-free commit in WAL mode, tens of
-microseconds, and one writer at a time across the machine. The sliding log's and the
+Complexity: one transaction per decision: an ``fsync``-free commit in WAL mode, about 100 to
+150 microseconds (a few thousand decisions per second per file, measured in the case study),
+and one writer at a time across the machine. The sliding log's and the
 concurrency cap's states grow with the limit (one number per unit), read and written whole.
 
 Examples:

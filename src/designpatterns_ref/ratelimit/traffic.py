@@ -89,7 +89,14 @@ def _count_below(bound: Fraction) -> int:
 
 
 def poisson(rate: float, duration: float, *, seed: int = 0, start: float = 0.0) -> list[float]:
-    """Independent arrivals averaging ``rate`` per second (exponential gaps), seeded."""
+    """Independent arrivals averaging ``rate`` per second (exponential gaps), seeded.
+
+    The gaps are summed from 0 and each arrival is ``start`` plus that offset, so a large
+    ``start`` (an epoch time) rounds each arrival once instead of losing the small gaps to the
+    rounding of a running sum; the offsets are the same for every ``start``. A call that draws
+    more than :data:`MAX_ARRIVALS` arrivals (possible only when about that many are expected)
+    raises RateLimitError.
+    """
     rate = check_positive("poisson", "rate", rate)
     duration = check_positive("poisson", "duration", duration)
     seed = _check_seed("poisson", seed)
@@ -100,10 +107,15 @@ def poisson(rate: float, duration: float, *, seed: int = 0, start: float = 0.0) 
         return []
     rng = random.Random(seed)
     out: list[float] = []
-    t = start + rng.expovariate(rate)
-    while t < end:
-        out.append(t)
-        t += rng.expovariate(rate)
+    offset = rng.expovariate(rate)
+    while offset < duration and start + offset < end:  # (start + offset may round to the end)
+        if len(out) == MAX_ARRIVALS:
+            raise RateLimitError(
+                f"poisson: rate={rate!r} over duration={duration!r} drew more than "
+                f"{MAX_ARRIVALS:,} arrivals; at most {MAX_ARRIVALS:,} per call"
+            )
+        out.append(start + offset)
+        offset += rng.expovariate(rate)
     return out
 
 
