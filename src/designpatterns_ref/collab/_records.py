@@ -41,20 +41,11 @@ _new = object.__new__
 # the slots of the two operation kinds, set by their descriptors (the frozen dataclass's own
 # __init__ sets each through object.__setattr__, which looks the name up every time)
 _I_AGENT, _I_SEQ, _I_LAMPORT, _I_TEXT, _I_LEFT, _I_RIGHT = (
-    Insert.agent.__set__,  # type: ignore[attr-defined]
-    Insert.seq.__set__,  # type: ignore[attr-defined]
-    Insert.lamport.__set__,  # type: ignore[attr-defined]
-    Insert.text.__set__,  # type: ignore[attr-defined]
-    Insert.left.__set__,  # type: ignore[attr-defined]
-    Insert.right.__set__,  # type: ignore[attr-defined]
+    vars(Insert)[name].__set__ for name in ("agent", "seq", "lamport", "text", "left", "right")
 )
 _D_AGENT, _D_SEQ, _D_LAMPORT, _D_TARGET, _D_LENGTH, _D_BACKWARDS = (
-    Delete.agent.__set__,  # type: ignore[attr-defined]
-    Delete.seq.__set__,  # type: ignore[attr-defined]
-    Delete.lamport.__set__,  # type: ignore[attr-defined]
-    Delete.target.__set__,  # type: ignore[attr-defined]
-    Delete.length.__set__,  # type: ignore[attr-defined]
-    Delete.backwards.__set__,  # type: ignore[attr-defined]
+    vars(Delete)[name].__set__
+    for name in ("agent", "seq", "lamport", "target", "length", "backwards")
 )
 
 
