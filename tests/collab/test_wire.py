@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import random
@@ -12,6 +13,7 @@ import sys
 import threading
 import tracemalloc
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ from designpatterns_ref.collab import (
     SyncReport,
     Version,
     WireError,
+    _records,
     apply_update,
     decode_ops,
     decode_version,
@@ -42,17 +45,24 @@ from designpatterns_ref.collab import (
 )
 from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.sync import recv_message, send_message
+from tests.collab.wire_oracle import decode_update
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 AGENT = st.text(min_size=1, max_size=6)  # any str, lone surrogates included
 SEQ = st.integers(0, 2**40)
-REF = st.none() | st.tuples(AGENT, SEQ)
+LENGTH = st.integers(1, 2**20)
 
 
 @st.composite
-def ops(draw: st.DrawFn) -> Op:
-    agent, seq, lamport = draw(AGENT), draw(SEQ), draw(SEQ)
+def ops(
+    draw: st.DrawFn,
+    agents: st.SearchStrategy[str] = AGENT,
+    seqs: st.SearchStrategy[int] = SEQ,
+    lengths: st.SearchStrategy[int] = LENGTH,
+) -> Op:
+    agent, seq, lamport = draw(agents), draw(seqs), draw(seqs)
+    refs = st.none() | st.tuples(agents, seqs)
 
     def before(ref: tuple[str, int] | None) -> tuple[str, int] | None:
         if ref is not None and ref[0] == agent and ref[1] >= seq:
@@ -61,14 +71,19 @@ def ops(draw: st.DrawFn) -> Op:
 
     if draw(st.booleans()):
         text = draw(st.text(min_size=1, max_size=8))
-        return Insert(agent, seq, lamport, text, before(draw(REF)), before(draw(REF)))
-    tagent, tseq, n = draw(AGENT), draw(SEQ), draw(st.integers(1, 2**20))
+        return Insert(agent, seq, lamport, text, before(draw(refs)), before(draw(refs)))
+    tagent, tseq, n = draw(agents), draw(seqs), draw(lengths)
     if tagent == agent and tseq + n > seq:
         tagent += "x"
     return Delete(agent, seq, lamport, (tagent, tseq), n, draw(st.booleans()))
 
 
 BATCHES = st.lists(ops(), max_size=12)
+#: few agents and small numbers: operations that refer to their own agent's ids, next to the
+#: limits (a delete reaching just up to its own seq, an origin just before it)
+CLOSE_BATCHES = st.lists(
+    ops(st.sampled_from(["a", "b", "\ud800"]), st.integers(0, 12), st.integers(1, 4)), max_size=12
+)
 
 
 def _with_crc(body: bytes) -> bytes:
@@ -148,6 +163,230 @@ def test_an_update_is_compact() -> None:
     assert decode_ops(data) == doc.ops_since()
     # header 6 + agent table 7 + two records of 6 or 7 bytes + 24 bytes of text + crc 4
     assert len(data) <= 6 + 7 + 14 + 1 + 23 + 4
+
+
+# -- the decoder against the plain one ------------------------------------------------------------
+@contextlib.contextmanager
+def _chunks_of(size: int) -> Iterator[None]:
+    """Records decoded ``size`` bytes at a time (small sizes cut varints and records at every
+    place a large message would be cut)."""
+    was = _records._CHUNK
+    _records._CHUNK = size
+    try:
+        yield
+    finally:
+        _records._CHUNK = was
+
+
+def _outcome(decode: Callable[[bytes], list[Op]], data: bytes) -> list[Op] | str:
+    try:
+        return decode(data)
+    except WireError:
+        return "refused"
+
+
+CHUNKS = st.integers(1, 24) | st.just(_records._CHUNK)
+
+
+def _fields(data: bytes) -> tuple[list[bytes], bytes, int, list[int]]:
+    """The agent names, the text block, the operation count and the record values of the
+    update ``data`` (an independent walk of the layout, as in :func:`_flag_bytes`)."""
+    pos = 6
+
+    def varint() -> int:
+        nonlocal pos
+        n = shift = 0
+        while data[pos] & 0x80:
+            n |= (data[pos] & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+        n |= data[pos] << shift
+        pos += 1
+        return n
+
+    def raw() -> bytes:
+        nonlocal pos
+        n = varint()
+        pos += n
+        return data[pos - n : pos]
+
+    names = [raw() for _ in range(varint())]
+    text = raw()
+    count = varint()
+    values = []
+    while pos < len(data) - 4:
+        values.append(varint())
+    return names, text, count, values
+
+
+def _update(names: list[bytes], text: bytes, count: int, values: list[int]) -> bytes:
+    body = bytearray(b"DPCR\x01\x01")
+    wire._varint(body, len(names))
+    for raw in [*names, text]:
+        wire._varint(body, len(raw))
+        body += raw
+    wire._varint(body, count)
+    for value in values:
+        wire._varint(body, value)
+    return _with_crc(bytes(body))
+
+
+@st.composite
+def mutated_updates(draw: st.DrawFn) -> bytes:
+    """An update with a few edits, the checksum then recomputed (so the records themselves are
+    what is wrong, or, now and then, right): first whole fields changed and the message written
+    again (a record's number nudged, a value added or dropped, a character more or less of
+    text, an agent name added or dropped, the count changed), then bytes of the body set,
+    inserted, deleted or cut off."""
+    names, text, count, values = _fields(encode_ops(draw(BATCHES | CLOSE_BATCHES)))
+    for _ in range(draw(st.integers(0, 2))):
+        edit = draw(st.sampled_from(["nudge", "value", "text", "name", "count"]))
+        k = draw(st.integers(0, len(values)))
+        if edit == "nudge" and k < len(values):
+            values[k] = max(0, values[k] + draw(st.sampled_from([-2, -1, 1, 2])))
+        elif edit == "value" and draw(st.booleans()):
+            values.insert(k, draw(st.integers(0, 12)))
+        elif edit == "value":
+            del values[k : k + 1]
+        elif edit == "text" and draw(st.booleans()):
+            text += draw(st.sampled_from([b"x", b"\xc3"]))
+        elif edit == "text":
+            text = text[:-1]
+        elif edit == "name" and draw(st.booleans()):
+            name = draw(st.sampled_from([b"", b"a", b"zz", *names[:1]]))
+            names.insert(draw(st.integers(0, len(names))), name)
+        elif edit == "name" and names:
+            del names[k % len(names)]
+        elif edit == "count":
+            count = max(0, count + draw(st.sampled_from([-1, 1])))
+    body = bytearray(_update(names, text, count, values)[:-4])
+    byte = st.sampled_from([0x00, 0x01, 0x02, 0x06, 0x09, 0x7F, 0x80, 0x81, 0xFF]) | st.integers(
+        0, 255
+    )
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(6, len(body)))
+        edit = draw(st.sampled_from(["set", "insert", "delete", "cut"]))
+        if edit == "insert":
+            body.insert(at, draw(byte))
+        elif edit == "set" and at < len(body):
+            body[at] = draw(byte)
+        elif edit == "delete":
+            del body[at : at + 1]
+        elif edit == "cut":
+            del body[at:]
+    return _with_crc(bytes(body))
+
+
+@st.composite
+def raw_updates(draw: st.DrawFn) -> bytes:
+    """An update written field by field from small numbers: records of valid or invalid flags
+    whose agents are 0 to 2 and other fields 0 to 6, so that references to the operation's own
+    ids, sequence numbers below zero and agents named out of order come up all the time; most
+    often the agent table and the text block fit the records (else they are drawn as well)."""
+    values: list[int] = []
+    agents = typed = 0  # agents the records name, characters the inserts hold
+    records = draw(st.integers(0, 4))
+    small = st.integers(0, 6)
+    for _ in range(records):
+        flags = draw(st.sampled_from([0, 2, 4, 6, 1, 6, 1, 9]) | st.integers(0, 20))
+        a, zs, zl, n = draw(st.integers(0, 2)), draw(small), draw(small), draw(st.integers(0, 3))
+        refs = [(draw(st.integers(0, 2)), draw(small)) for _ in range(2)]
+        refs = refs[: 1 if flags & 1 else bin(flags & 6).count("1")]
+        values += [flags, a, zs, zl, n, *(v for ref in refs for v in ref)]
+        agents = max(agents, a + 1, *(ref[0] + 1 for ref in refs))
+        typed += 0 if flags & 1 else n
+    if draw(st.integers(0, 4)) == 0:  # a value too many or too few
+        values = values[:-1] if values and draw(st.booleans()) else [*values, 0]
+    count = max(0, records + draw(st.sampled_from([0, 0, 0, 0, -1, 1])))
+    names = [b"a", b"b", b"c"][:agents]
+    text = b"x" * typed
+    if draw(st.integers(0, 4)) == 0:
+        names = draw(st.lists(st.sampled_from([b"a", b"b", b"", b"\xc3"]), max_size=3))
+    if draw(st.integers(0, 4)) == 0:
+        text = draw(st.sampled_from([b"", b"x", b"xyz", b"\xf0\x9f\x93\x8axyz", b"\xc3"]))
+    return _update(names, text, count, values)
+
+
+@settings(max_examples=300)
+@given(data=raw_updates(), chunk=CHUNKS)
+def test_the_decoder_and_the_plain_one_agree_on_updates_of_small_numbers(
+    data: bytes, chunk: int
+) -> None:
+    with _chunks_of(chunk):
+        got = _outcome(decode_ops, data)
+    assert got == _outcome(decode_update, data)
+
+
+@settings(max_examples=150)
+@given(batch=CLOSE_BATCHES.filter(bool), chunk=CHUNKS)
+def test_the_decoder_and_the_plain_one_agree_one_number_away_from_a_valid_update(
+    batch: list[Op], chunk: int
+) -> None:
+    """Every message one step from a valid one: each number of each record moved by one or
+    two (an agent index to the next, a reference to the next id, a length to one more), a
+    character more or less of text, an agent name more or less, one record more or less
+    declared. Small batches of few agents put references right at their limits (a delete
+    reaching up to its own seq, an origin just before it), so one step crosses them."""
+    names, text, count, values = _fields(encode_ops(batch))
+    variants = [
+        _update(names, text, count, [*values[:k], values[k] + step, *values[k + 1 :]])
+        for k in range(len(values))
+        for step in (-2, -1, 1, 2)
+        if values[k] + step >= 0
+    ]
+    variants += [
+        _update(names, text[:-1], count, values),
+        _update(names, text + b"x", count, values),
+        _update(names[:-1], text, count, values),
+        _update([*names, b"z"], text, count, values),
+        _update(names[::-1], text, count, values),
+        _update(names, text, count - 1, values),
+        _update(names, text, count + 1, values),
+    ]
+    with _chunks_of(chunk):
+        for data in variants:
+            assert _outcome(decode_ops, data) == _outcome(decode_update, data)
+
+
+@given(batch=BATCHES | CLOSE_BATCHES, chunk=CHUNKS)
+def test_the_decoder_and_the_plain_one_agree_on_valid_updates(batch: list[Op], chunk: int) -> None:
+    data = encode_ops(batch)
+    with _chunks_of(chunk):
+        assert decode_ops(data) == decode_update(data) == batch
+
+
+@settings(max_examples=300)
+@given(data=mutated_updates(), chunk=CHUNKS)
+def test_the_decoder_and_the_plain_one_agree_on_corrupt_updates(data: bytes, chunk: int) -> None:
+    """The same operations, or both refuse with WireError (any other exception fails)."""
+    with _chunks_of(chunk):
+        got = _outcome(decode_ops, data)
+    assert got == _outcome(decode_update, data)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), chunk=CHUNKS, cut=st.integers(1, 60))
+def test_the_decoder_and_the_plain_one_agree_on_replica_updates(
+    rule: str, seed: int, chunk: int, cut: int
+) -> None:
+    a, _ = _history(RULES[rule], seed, n=60)
+    data = encode_update(a)
+    truncated = _with_crc(data[: max(6, len(data) - 4 - cut)])
+    with _chunks_of(chunk):
+        assert decode_ops(data) == decode_update(data) == a.ops_since()
+        assert _outcome(decode_ops, truncated) == _outcome(decode_update, truncated)
+
+
+def test_decoded_operations_are_the_constructors_own() -> None:
+    """The decoder sets the slots of Insert and Delete one by one instead of calling their
+    constructors: the same object only while the slots are exactly the fields and nothing
+    runs after them."""
+    for cls in (Insert, Delete):
+        assert cls.__slots__ == tuple(f.name for f in dataclasses.fields(cls))
+        assert not hasattr(cls, "__post_init__")
+    batch = [Insert("a", 3, 4, "hi", ("b", 1), None), Delete("a", 5, 6, ("a", 0), 2, True)]
+    for got, want in zip(decode_ops(encode_ops(batch)), batch, strict=True):
+        assert type(got) is type(want) and repr(got) == repr(want) and hash(got) == hash(want)
 
 
 # -- truncation and corruption --------------------------------------------------------------------
