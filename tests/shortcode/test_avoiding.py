@@ -3,13 +3,21 @@ tuple codes with a blocklist, against the same listing."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from designpatterns_ref.shortcode import Blocklist, ShortCodeError, TupleCodes
+from designpatterns_ref.shortcode import (
+    Blocklist,
+    KeyedPermutation,
+    Obfuscator,
+    ShortCodeError,
+    TupleCodes,
+)
 from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 
 ALPHABETS = ["ab", "aAb", "01a", "xyzX"]
@@ -199,3 +207,155 @@ def test_an_alphabet_whose_case_depends_on_context_is_refused(chars: str) -> Non
         AvoidingCodes(chars, [chars[0].lower()], 2)
     with pytest.raises(ShortCodeError, match="lower to one character"):
         TupleCodes((3,), alphabet=chars, blocklist=Blocklist([chars[0].lower()]))
+
+
+# With a key, the numbers of the clean codes are permuted by the key's permutation of exactly
+# [0, clean count): every number in range gets its own clean code, whatever share the words take.
+
+
+@given(setups(), st.text(max_size=4), st.integers(3, 5))
+def test_keyed_codes_are_a_bijection_onto_the_clean_codes(
+    setup: tuple[str, list[str], int, str], key: str, rounds: int
+) -> None:
+    from designpatterns_ref.shortcode import NumberCodes, Obfuscator
+
+    chars, words, width, rule = setup
+    expected = clean_codes(chars, words, width, rule)  # the brute-force oracle
+    blocklist = Blocklist(words, rule=rule)
+    codes = NumberCodes(
+        obfuscator=Obfuscator(key, width, alphabet=chars, rounds=rounds), blocklist=blocklist
+    )
+    assert codes.limit == len(expected)
+    issued = [codes.code(n) for n in range(len(expected))]
+    assert sorted(issued, key=expected.index) == expected  # each clean code exactly once
+    assert codes.avoid is not None
+    assert [codes.avoid._keyed_number(c, codes.permutation) for c in issued] == list(
+        range(len(expected))
+    )
+
+
+@given(
+    words=st.lists(st.text("abcdefgh", min_size=1, max_size=2), min_size=1, max_size=6),
+    key=st.binary(max_size=4),
+    rule=st.sampled_from(["anywhere", "sqids"]),
+)
+def test_keyed_tuple_codes_with_a_blocklist_are_clean_and_one_to_one(
+    words: list[str], key: bytes, rule: str
+) -> None:
+    blocklist = Blocklist(words, rule=rule)
+    codes = TupleCodes((6, 7), key=key, alphabet="abcdefgh", blocklist=blocklist)
+    tuples = list(itertools.product(range(6), range(7)))
+    encoded = [codes.encode(t) for t in tuples]
+    clean = set(clean_codes("abcdefgh", words, codes.width, rule))
+    assert len(set(encoded)) == len(tuples) and set(encoded) <= clean
+    assert [codes.decode(c) for c in encoded] == tuples
+    for code in sorted(clean - set(encoded))[:30]:  # clean, but numbered past the tuples
+        with pytest.raises(ShortCodeError, match="no tuple's code"):
+            codes.decode(code)
+
+
+@given(
+    values=st.tuples(st.integers(0, 2**20), st.integers(0, 2**20)),
+    key=st.text(max_size=4),
+    letters=st.integers(1, 22),
+)
+def test_keyed_tuple_codes_with_a_blocklist_round_trip_at_the_largest_values(
+    values: tuple[int, int], key: str, letters: int
+) -> None:
+    blocklist = Blocklist(list("abcdefghijklmnopqrstuvwxyz"[:letters]))
+    bounds = (1024, 2**40)
+    codes = TupleCodes(bounds, key=key, blocklist=blocklist)
+    for t in [(1023 - values[0] % 1024, 2**40 - 1 - values[1]), (1023, 2**40 - 1)]:
+        code = codes.encode(t)
+        assert len(code) == codes.width and not blocklist.blocks(code)
+        assert codes.decode(code) == t
+
+
+def test_a_keyed_allocator_issues_its_last_clean_codes_then_stops() -> None:
+    from designpatterns_ref.shortcode import CounterAllocator, Obfuscator, SpaceExhausted
+
+    blocklist = Blocklist(list("abcdefghijklmnopqrstuv"))  # 22 of 26 letters
+    probe = AvoidingCodes.for_blocklist(ALPHABET62, blocklist, 10, where="test")
+    alloc = CounterAllocator(probe.count - 3, obfuscator=Obfuscator("k", 10), blocklist=blocklist)
+    last = [alloc.allocate() for _ in range(3)]
+    assert len(set(last)) == 3 and not any(map(blocklist.blocks, last))
+    with pytest.raises(SpaceExhausted):
+        alloc.allocate()
+
+
+ALPHABET62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class PassBudgetExceeded(Exception):
+    """More permutation passes than the budget: the walk is not bounded per code."""
+
+
+@contextlib.contextmanager
+def counted_passes(budget: int) -> Iterator[list[int]]:
+    """Count every pass of a keyed permutation (a Feistel network run once, forward or back,
+    by an Obfuscator or a KeyedPermutation), raising once ``budget`` is passed."""
+    count = [0]
+    patched = [
+        (Obfuscator, "permute"),
+        (Obfuscator, "unpermute"),
+        (KeyedPermutation, "_forward"),
+        (KeyedPermutation, "_backward"),
+    ]
+    originals = [(cls, name, getattr(cls, name)) for cls, name in patched]
+
+    def counting(function: Callable[..., int]) -> Callable[..., int]:
+        def step(self: object, x: int) -> int:
+            count[0] += 1
+            if count[0] > budget:
+                raise PassBudgetExceeded(f"more than {budget} passes")
+            return function(self, x)
+
+        return step
+
+    try:
+        for cls, name, function in originals:
+            setattr(cls, name, counting(function))
+        yield count
+    finally:
+        for cls, name, function in originals:
+            setattr(cls, name, function)
+
+
+def old_walked_code(avoid: AvoidingCodes, n: int, obfuscator: Obfuscator) -> str:
+    """The walk keyed codes took before: the obfuscator's permutation of the whole width,
+    ``[0, base**width)``, applied until it falls among the clean numbers ``[0, count)``, so
+    ``base**width / count`` passes per code on average, without bound as the words take more
+    of the space. Kept as the reference the bounded walk is measured against."""
+    n = obfuscator.permute(n)
+    while n >= avoid.count:
+        n = obfuscator.permute(n)
+    return avoid.code(n)
+
+
+HEAVY = Blocklist(list("abcdefghijklmnopqrstuv"))  # 22 of 26 letters: 1 code in ~235,000 clean
+CODES = 200
+
+
+def test_a_heavy_blocklist_costs_a_bounded_number_of_passes_per_code() -> None:
+    from designpatterns_ref.shortcode import CounterAllocator
+
+    codes = TupleCodes((2**40,), key="k", blocklist=HEAVY)
+    assert codes.width == 10
+    alloc = CounterAllocator(obfuscator=Obfuscator("k", 10), blocklist=HEAVY)
+    budget = 4 * CODES  # fewer than 2 on average: twice that leaves no room for chance
+    with counted_passes(budget) as passes:
+        encoded = [codes.encode((n * 5_497_558_139,)) for n in range(CODES)]
+    with counted_passes(budget):
+        assert [codes.decode(c) for c in encoded] == [(n * 5_497_558_139,) for n in range(CODES)]
+    with counted_passes(budget):
+        issued = [alloc.allocate() for _ in range(CODES)]
+    assert passes[0] >= CODES  # the counter saw the passes: it measures what it should
+    assert not any(map(HEAVY.blocks, encoded + issued)) and len(set(issued)) == CODES
+
+
+def test_the_old_walk_over_the_whole_width_blows_the_same_budget() -> None:
+    avoid = AvoidingCodes.for_blocklist(ALPHABET62, HEAVY, 10, where="test")
+    obfuscator = Obfuscator("k", 10)
+    with pytest.raises(PassBudgetExceeded), counted_passes(4 * CODES):
+        for n in range(CODES):
+            old_walked_code(avoid, n, obfuscator)

@@ -5,8 +5,8 @@ half of Design a Photo Sharing App (Instagram-Style) (docs/case-studies/photo-sh
 
 Every way to make a short code, what each costs and where each goes wrong:
 
-* codecs: :mod:`.base62` (numbers and bytes to codes), :mod:`.obfuscate` (a keyed
-  permutation that hides the order of counter codes), :mod:`.tuples` (several numbers in one
+* codecs: :mod:`.base62` (numbers and bytes to codes), :mod:`.obfuscate` (keyed
+  permutations that hide the order of counter codes), :mod:`.tuples` (several numbers in one
   code) and :mod:`.blocklist` (obfuscated codes that never spell a listed word);
 * allocators, all with ``candidates(url)``: :class:`CounterAllocator` (one shared counter),
   :class:`RangeAllocator` (blocks leased from a :class:`MemoryCounter`, :class:`SQLiteCounter`
@@ -62,7 +62,7 @@ from designpatterns_ref.shortcode.blocklist import (
 )
 from designpatterns_ref.shortcode.counter import CounterAllocator, NumberCodes
 from designpatterns_ref.shortcode.hashing import HASHES, HashCodes
-from designpatterns_ref.shortcode.obfuscate import Obfuscator
+from designpatterns_ref.shortcode.obfuscate import KeyedPermutation, Obfuscator
 from designpatterns_ref.shortcode.ranges import (
     COUNTER_MAX,
     MemoryCounter,
@@ -115,6 +115,7 @@ __all__ = [
     "Insert",
     "InvalidAlias",
     "InvalidUrl",
+    "KeyedPermutation",
     "Layout",
     "Link",
     "LinkStore",

@@ -57,7 +57,7 @@ from designpatterns_ref.shortcode.blocklist import (
     _check_casing,
     _split_by_rule,
 )
-from designpatterns_ref.shortcode.obfuscate import Obfuscator
+from designpatterns_ref.shortcode.obfuscate import KeyedPermutation
 
 __all__ = ["AvoidingCodes"]
 
@@ -208,24 +208,15 @@ class AvoidingCodes:
             s = self._next[s][c]
         return "".join(out)
 
-    def _walked_code(self, n: int, obfuscator: Obfuscator | None) -> str:
-        """The clean code of number ``n``: the ``n``-th, or with ``obfuscator`` (of this width)
-        the one its permutation gives, walked along ``n``'s cycle back into ``[0, count)``
-        (cycle walking: a bijection of ``[0, count)``)."""
-        if obfuscator is not None:
-            n = obfuscator.permute(n)
-            while n >= self.count:
-                n = obfuscator.permute(n)
-        return self.code(n)
+    def _keyed_code(self, n: int, permutation: KeyedPermutation | None) -> str:
+        """The clean code of number ``n``: the ``n``-th, or with ``permutation`` (a keyed
+        permutation of ``[0, count)``) the one it sends ``n`` to."""
+        return self.code(n if permutation is None else permutation.permute(n))
 
-    def _walked_number(self, code: str, obfuscator: Obfuscator | None) -> int:
-        """The inverse of ``_walked_code``."""
+    def _keyed_number(self, code: str, permutation: KeyedPermutation | None) -> int:
+        """The inverse of ``_keyed_code``."""
         n = self.number(code)
-        if obfuscator is not None:
-            n = obfuscator.unpermute(n)
-            while n >= self.count:
-                n = obfuscator.unpermute(n)
-        return n
+        return n if permutation is None else permutation.unpermute(n)
 
     def number(self, code: str) -> int:
         """The number of a clean code (the inverse of :meth:`code`); a blocked code, or one

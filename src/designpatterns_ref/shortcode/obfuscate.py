@@ -24,6 +24,14 @@ draw it from :mod:`secrets` instead and check it against the store.
 
 Immutable once built, so one instance may be shared between threads.
 
+Any other size. :class:`KeyedPermutation` is the same idea for a set of any size ``n``, not
+only a power of the base: an *unbalanced* Feistel network over ``[0, 2**b)``, ``b`` the bit
+length of ``n - 1`` (halves of ``ceil(b/2)`` and ``floor(b/2)`` bits that swap sizes each
+round), so the domain is less than twice ``n`` and the cycle walk back into ``[0, n)`` takes
+fewer than 2 steps on average, however ``n`` was chosen. The allocators and
+:class:`~designpatterns_ref.shortcode.tuples.TupleCodes` use it, with an obfuscator's key, to
+permute the numbers of the codes a blocklist leaves clean.
+
 Complexity: O(rounds) integer operations per code, times the expected cycle-walk steps.
 
 >>> ob = Obfuscator(key="my secret", width=7)
@@ -34,6 +42,9 @@ Complexity: O(rounds) integer operations per code, times the expected cycle-walk
 [0, 1, 2]
 >>> ob.unpermute(ob.permute(123456789))
 123456789
+>>> perm = KeyedPermutation("my secret", 10)
+>>> sorted(perm.permute(n) for n in range(10)) == list(range(10))
+True
 """
 
 from __future__ import annotations
@@ -44,7 +55,24 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
 
-__all__ = ["Obfuscator"]
+__all__ = ["KeyedPermutation", "Obfuscator"]
+
+
+def _key_bytes(where: str, key: object) -> bytes:
+    """A key as its bytes: a str its UTF-8 (lone surrogates passed through, so any str is a
+    key), an int its shortest signed big-endian bytes, bytes themselves."""
+    if isinstance(key, bool) or not isinstance(key, str | bytes | int):
+        raise ShortCodeError(f"{where}: key={shown(key)} must be a str, bytes or int")
+    if isinstance(key, int):
+        return key.to_bytes((key.bit_length() + 8) // 8, "big", signed=True)
+    # surrogatepass: any str is a usable key (the same bytes as UTF-8 for valid text)
+    return key.encode("utf-8", "surrogatepass") if isinstance(key, str) else bytes(key)
+
+
+def _check_rounds(where: str, rounds: object) -> int:
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 3 <= rounds <= 32:
+        raise ShortCodeError(f"{where}: rounds={shown(rounds)} must be an int in [3, 32]")
+    return int(rounds)
 
 
 class Obfuscator:
@@ -57,7 +85,8 @@ class Obfuscator:
     (3 to 32, default 4) trades speed for how thoroughly each round mixes.
     """
 
-    __slots__ = ("_half", "_keys", "_mask", "_rkeys", "_wide", "alphabet", "size", "width")
+    __slots__ = ("_half", "_key", "_keys", "_mask", "_rkeys", "_wide", "alphabet", "rounds",
+                 "size", "width")  # fmt: skip
 
     def __init__(
         self,
@@ -67,12 +96,12 @@ class Obfuscator:
         alphabet: str | Alphabet | None = None,
         rounds: int = 4,
     ) -> None:
-        if isinstance(key, bool) or not isinstance(key, str | bytes | int):
-            raise ShortCodeError(f"Obfuscator: key={shown(key)} must be a str, bytes or int")
+        raw = _key_bytes("Obfuscator", key)
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
             raise ShortCodeError(f"Obfuscator: width={shown(width)} must be an int in [1, 64]")
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or not 3 <= rounds <= 32:
-            raise ShortCodeError(f"Obfuscator: rounds={shown(rounds)} must be an int in [3, 32]")
+        self.rounds = _check_rounds("Obfuscator", rounds)
+        """How many Feistel rounds."""
+        self._key = raw  # for within(): the same key's permutation of another size
         self.alphabet = _codec(alphabet)
         """The codec of :meth:`encode` and :meth:`decode`."""
         self.width = int(width)
@@ -83,11 +112,6 @@ class Obfuscator:
         self._half = (bits + 1) // 2
         self._mask = (1 << self._half) - 1
         self._wide = (1 << (2 * self._half)) - 1
-        if isinstance(key, int):
-            raw = key.to_bytes((key.bit_length() + 8) // 8, "big", signed=True)
-        else:
-            # surrogatepass: any str is a usable key (the same bytes as UTF-8 for valid text)
-            raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
         # Two numbers of 2h bits per round: the xor key k_i and the odd multiplier a_i.
         nbytes = (4 * self._half + 7) // 8
         stream = hashlib.shake_256(b"dpref-feistel:" + raw).digest(2 * nbytes * rounds)
@@ -102,6 +126,11 @@ class Obfuscator:
         return (
             f"Obfuscator(width={self.width}, base={self.alphabet.base}, rounds={len(self._keys)})"
         )
+
+    def within(self, size: int) -> KeyedPermutation:
+        """This key's :class:`KeyedPermutation` of ``[0, size)`` (same rounds): how the
+        allocators permute the numbers of a blocklist's clean codes."""
+        return KeyedPermutation(self._key, size, rounds=self.rounds)
 
     def _check(self, where: str, n: int) -> int:
         if isinstance(n, bool) or not isinstance(n, int):
@@ -149,3 +178,88 @@ class Obfuscator:
     def decode(self, code: str) -> int:
         """The ``n`` whose obfuscated code is ``code`` (exactly ``width`` characters)."""
         return self.unpermute(self.alphabet.decode(code, self.width))
+
+
+class KeyedPermutation:
+    """A keyed bijection of ``[0, size)``, for any ``size`` from 0, and its inverse.
+
+    ``key`` and ``rounds`` are as for :class:`Obfuscator` (a key is its bytes), but the map is
+    another one: an unbalanced Feistel network over ``[0, 2**bits)``, ``bits`` the bit length
+    of ``size - 1``, cycle-walked back into ``[0, size)``. The left part starts with
+    ``ceil(bits/2)`` bits and the right with the rest; each round ``(L, R) -> (R, L xor F(R))``
+    with ``F(R)`` as wide as ``L``, so the two parts swap sizes every round, and running the
+    rounds backwards undoes them. Since ``2**bits < 2 * size``, :meth:`permute` takes fewer than
+    2 network passes on average, and the walk from an in-range start always comes back in
+    range (at worst to the start itself).
+    """
+
+    __slots__ = ("_bits", "_keys", "_left", "_right", "rounds", "size")
+
+    def __init__(self, key: str | bytes | int, size: int, *, rounds: int = 4) -> None:
+        raw = _key_bytes("KeyedPermutation", key)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ShortCodeError(f"KeyedPermutation: size={shown(size)} must be an int >= 0")
+        self.rounds = _check_rounds("KeyedPermutation", rounds)
+        """How many Feistel rounds."""
+        self.size = int(size)
+        """The size of the permuted set ``[0, size)``."""
+        bits = self._bits = max(self.size - 1, 0).bit_length()  # size 0: nothing to permute
+        self._left, self._right = (bits + 1) // 2, bits // 2  # the widths the rounds start from
+        # Per round the xor key k_i and the odd multiplier a_i, each of ``bits`` bits.
+        nbytes = (bits + 7) // 8 + 1
+        stream = hashlib.shake_256(b"dpref-keyed-permutation:" + raw).digest(2 * nbytes * rounds)
+        words = [
+            int.from_bytes(stream[i : i + nbytes], "big") & ((1 << bits) - 1)
+            for i in range(0, len(stream), nbytes)
+        ]
+        self._keys = tuple((words[2 * r], words[2 * r + 1] | 1) for r in range(rounds))
+
+    def __repr__(self) -> str:
+        return f"KeyedPermutation(size={self.size}, rounds={self.rounds})"
+
+    def _forward(self, x: int) -> int:
+        """One pass of the network: a permutation of ``[0, 2**bits)``."""
+        bits, wl, wr = self._bits, self._left, self._right
+        left, right = x >> wr, x & ((1 << wr) - 1)
+        full = (1 << bits) - 1
+        for k, a in self._keys:  # F(R): the top wl bits of (R xor k) * a, modulo 2**bits
+            left, right = right, left ^ ((((right ^ k) * a) & full) >> (bits - wl))
+            wl, wr = wr, wl
+        return (left << wr) | right
+
+    def _backward(self, x: int) -> int:
+        """The inverse of :meth:`_forward`."""
+        bits, wl, wr = self._bits, self._left, self._right
+        if len(self._keys) % 2:  # the widths the forward pass ended with
+            wl, wr = wr, wl
+        left, right = x >> wr, x & ((1 << wr) - 1)
+        full = (1 << bits) - 1
+        for k, a in reversed(self._keys):  # undo (L, R) -> (R, L xor F(R)), F as wide as L
+            left, right = right ^ ((((left ^ k) * a) & full) >> (bits - wr)), left
+            wl, wr = wr, wl
+        return (left << wr) | right
+
+    def _check(self, where: str, n: object) -> int:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ShortCodeError(f"KeyedPermutation.{where}: n={shown(n)} must be an int")
+        if not 0 <= n < self.size:
+            raise ShortCodeError(
+                f"KeyedPermutation.{where}: n={shown(n)} is outside [0, {self.size})"
+            )
+        return int(n)
+
+    def permute(self, n: int) -> int:
+        """The image of ``n`` under the keyed permutation of ``[0, size)``."""
+        x = n if type(n) is int and 0 <= n < self.size else self._check("permute", n)
+        while True:  # cycle walking: pass again until the value is back in range
+            x = self._forward(x)
+            if x < self.size:
+                return x
+
+    def unpermute(self, m: int) -> int:
+        """The inverse of :meth:`permute`: the ``n`` with ``permute(n) == m``."""
+        x = m if type(m) is int and 0 <= m < self.size else self._check("unpermute", m)
+        while True:
+            x = self._backward(x)
+            if x < self.size:
+                return x

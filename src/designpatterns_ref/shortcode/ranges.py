@@ -47,6 +47,7 @@ import inspect
 import sqlite3
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from designpatterns_ref.errors import shown
@@ -136,6 +137,21 @@ class MemoryCounter:
             return first
 
 
+def _open_counter(name: str, start: int, db: sqlite3.Connection) -> None:
+    """The opening statements of a :class:`SQLiteCounter`, each safe to run again."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS shortcode_counters "
+        "(name TEXT PRIMARY KEY, next INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO shortcode_counters (name, next) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET next = max(next, excluded.next)",
+        (name, start),
+    )
+
+
 class SQLiteCounter:
     """A :class:`Counter` stored in a SQLite file: durable, shared by every process using it.
 
@@ -161,25 +177,8 @@ class SQLiteCounter:
         self.path = str(path)
         self.name = name
         self._lock = threading.Lock()
-        self._conn = open_sqlite("SQLiteCounter", self.path)
+        self._conn = open_sqlite("SQLiteCounter", self.path, partial(_open_counter, name, start))
         self._closed = False
-        try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS shortcode_counters "
-                "(name TEXT PRIMARY KEY, next INTEGER NOT NULL)"
-            )
-            self._conn.execute(
-                "INSERT INTO shortcode_counters (name, next) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET next = max(next, excluded.next)",
-                (name, start),
-            )
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ShortCodeError(
-                f"SQLiteCounter: path={shown(self.path)} is not usable: {exc}"
-            ) from None
 
     def __repr__(self) -> str:
         return f"SQLiteCounter(path={self.path!r}, name={self.name!r})"

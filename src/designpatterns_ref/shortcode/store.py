@@ -39,7 +39,8 @@ import itertools
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,14 +102,64 @@ def _check_time(where: str, name: str, value: object, *, optional: bool = False)
         raise ShortCodeError(f"{where}: {name}={shown(value)} must be finite")
 
 
-def open_sqlite(where: str, path: str) -> sqlite3.Connection:
-    """A connection to the SQLite file ``path``, or :class:`ShortCodeError` saying why not."""
+#: How long a statement waits for a SQLite file another connection holds, in seconds; opening a
+#: file keeps trying for as long.
+_BUSY_TIMEOUT = 30.0
+
+_BUSY_OR_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def open_sqlite(
+    where: str, path: str, setup: Callable[[sqlite3.Connection], None]
+) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path`` on which ``setup`` (the opening statements:
+    the journal mode, the tables) has run, or the error that says why not.
+
+    ``setup`` must be safe to run again (``IF NOT EXISTS``, upserts): while SQLite answers
+    "busy" or "locked" it is run again, within the busy timeout (30 s), which covers
+    most waits itself, but not all: SQLite answers at once, without waiting, where waiting could
+    deadlock, as when several processes open a new file together and each, holding a read
+    lock, asks for the write lock to switch the file to WAL. A file still held at the deadline
+    is :class:`ShortCodeUnavailable`; a file SQLite cannot use (not a database, damaged) is
+    :class:`ShortCodeError`. Either way the connection is closed.
+    """
     if _surrogate(path) is not None or "\0" in path:
         raise ShortCodeError(f"{where}: path={shown(path[:80])} holds a character no file name can")
     try:
-        return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT
+        )
     except (sqlite3.Error, OSError, ValueError) as exc:
         raise ShortCodeError(f"{where}: path={shown(path[:80])} cannot be opened: {exc}") from None
+    deadline, pause = time.monotonic() + _BUSY_TIMEOUT, 0.001
+    try:
+        while True:
+            left = deadline - time.monotonic()  # no statement waits past the deadline
+            conn.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+            try:
+                setup(conn)
+                break
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY_OR_LOCKED:
+                    raise
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if time.monotonic() + pause >= deadline:
+                    raise ShortCodeUnavailable(
+                        f"{where}: path={shown(path)} stayed locked by another connection "
+                        f"for {_BUSY_TIMEOUT:g} s while opening: {exc}"
+                    ) from None
+            time.sleep(pause)
+            pause = min(2 * pause, 0.05)
+        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT * 1000)}")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ShortCodeError(f"{where}: path={shown(path)} is not usable: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def check_link(where: str, link: object) -> Link:
@@ -380,6 +431,14 @@ def _add_generations(db: sqlite3.Connection) -> None:
         raise
 
 
+def _open_store(db: sqlite3.Connection) -> None:
+    """The opening statements of a :class:`SQLiteStore`, each safe to run again."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(_SCHEMA)
+    _add_generations(db)
+
+
 class SQLiteStore:
     """Links in a SQLite file (or ``":memory:"``): durable, unique by constraint, thread-safe."""
 
@@ -388,18 +447,8 @@ class SQLiteStore:
             raise ShortCodeError(f"SQLiteStore: path={shown(path)} must be a str or Path")
         self.path = str(path)
         self._lock = threading.Lock()
-        self._conn = open_sqlite("SQLiteStore", self.path)
+        self._conn = open_sqlite("SQLiteStore", self.path, _open_store)
         self._closed = False
-        try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            _add_generations(self._conn)
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ShortCodeError(
-                f"SQLiteStore: path={shown(self.path)} is not usable: {exc}"
-            ) from None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

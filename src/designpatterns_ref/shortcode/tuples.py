@@ -36,11 +36,13 @@ separately and join them with a separator character):
   neighbour (sqids decodes almost any string to some list of numbers).
 
 **A blocklist.** ``blocklist=Blocklist(words)`` (either rule) keeps every listed word out of
-every code, still one code per tuple: the codes are numbered densely among the
-clean ones (:class:`~designpatterns_ref.shortcode.avoiding.AvoidingCodes`, which counts the
-codes avoiding the words through their Aho-Corasick automaton), so the tuple numbered ``n``
-gets the ``n``-th clean code, or with a key the clean code numbered by the permutation walked
-within ``[0, clean count)``. A cycle walk over the codes themselves (as
+every code, still one code per tuple: the codes are numbered densely among the clean ones
+(:class:`~designpatterns_ref.shortcode.avoiding.AvoidingCodes`, which counts the codes avoiding
+the words through their Aho-Corasick automaton), so the tuple numbered ``n`` gets the ``n``-th
+clean code, or with a key the clean code whose number the key's permutation of exactly
+``[0, clean count)`` gives (:class:`~designpatterns_ref.shortcode.obfuscate.KeyedPermutation`:
+fewer than 2 passes of its network on average, however many codes the words remove). A cycle
+walk over the codes themselves (as
 :class:`~designpatterns_ref.shortcode.blocklist.CleanObfuscator` does) cannot serve here: it
 needs clean inputs, and a tuple is given, not chosen. The width grows by one character only
 when the clean codes of the plain width are fewer than the tuples. Without a key the clean
@@ -49,8 +51,10 @@ codes still sort as their tuples do.
 Arity is fixed by ``bounds``: ``bounds=()`` is allowed and has exactly one tuple, the empty
 one, whose code is one character. Immutable once built; share it between threads.
 
-Complexity: O(arity) integer operations to pack, plus the obfuscator's O(rounds), plus with a
-blocklist O(width * log base) to number a code.
+Complexity: O(arity) integer operations to pack; with a key, O(rounds) per pass of the
+permutation times its expected passes (``2**(2h) / base**width`` without a blocklist, 1.25 for
+base62 and width 7; fewer than 2 with one); with a blocklist, O(width * log base) more to number
+the clean code.
 
 >>> ids = TupleCodes((1024, 2**40), key="shards")
 >>> code = ids.encode((17, 123_456_789))
@@ -97,8 +101,8 @@ class TupleCodes:
     out of every code.
     """
 
-    __slots__ = ("_avoid", "_ob", "alphabet", "arity", "blocklist", "bounds", "key", "space",
-                 "width")  # fmt: skip
+    __slots__ = ("_avoid", "_ob", "_perm", "alphabet", "arity", "blocklist", "bounds", "key",
+                 "space", "width")  # fmt: skip
 
     def __init__(
         self,
@@ -161,6 +165,8 @@ class TupleCodes:
         """The words no code contains, or ``None``."""
         self._ob = None if key is None else Obfuscator(key, width, alphabet=codec, rounds=rounds)
         self._avoid = avoid
+        # with a blocklist the key permutes the numbers of the clean codes, [0, avoid.count)
+        self._perm = None if self._ob is None or avoid is None else self._ob.within(avoid.count)
 
     def __repr__(self) -> str:
         keyed = "keyed" if self._ob is not None else "plain"
@@ -221,7 +227,7 @@ class TupleCodes:
         """The code of a tuple: exactly :attr:`width` characters."""
         n = self.pack(values)
         if self._avoid is not None:
-            return self._avoid._walked_code(n, self._ob)
+            return self._avoid._keyed_code(n, self._perm)
         if self._ob is not None:
             return self._ob.encode(n)
         return self.alphabet.encode(n, self.width)
@@ -237,7 +243,7 @@ class TupleCodes:
             )
         if self._avoid is not None:
             try:
-                n = self._avoid._walked_number(code, self._ob)
+                n = self._avoid._keyed_number(code, self._perm)
             except ShortCodeError as exc:
                 raise ShortCodeError(f"TupleCodes.decode: code={shown(code)}: {exc}") from None
         elif self._ob is not None:

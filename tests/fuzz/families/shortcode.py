@@ -22,6 +22,7 @@ from designpatterns_ref.shortcode import (
     CodeNotFound,
     CounterAllocator,
     HashCodes,
+    KeyedPermutation,
     Layout,
     Link,
     MemoryCounter,
@@ -226,6 +227,17 @@ ENTRIES = [
         for entry in per_argument(f"Obfuscator.{method}",
                                   lambda o, method=method, **kw: getattr(o, method)(**kw),
                                   {arg: good}, make=lambda: Obfuscator("secret", 7))
+    ),
+    *per_argument("Obfuscator.within", lambda o, **kw: o.within(**kw), {"size": 1000},
+                  make=lambda: Obfuscator("secret", 7)),
+    *per_argument("KeyedPermutation", lambda _, **kw: KeyedPermutation(**kw),
+                  {"key": "secret", "size": 1000, "rounds": 4}),
+    *(
+        entry
+        for method, arg in (("permute", "n"), ("unpermute", "m"))
+        for entry in per_argument(f"KeyedPermutation.{method}",
+                                  lambda o, method=method, **kw: getattr(o, method)(**kw),
+                                  {arg: 5}, make=lambda: KeyedPermutation("secret", 1000))
     ),
     # several numbers in one code, and the blocklist
     *per_argument("TupleCodes", lambda _, **kw: TupleCodes(**kw),
