@@ -66,7 +66,7 @@ def _cases() -> list[tuple[str, str, Callable[[str], object]]]:
         ),
         ("serverless.KeyValueTable", "serverless.table", KeyValueTable),
         ("sharding.SQLiteShards.query", "sharding.sql", _shards),
-        ("shortcode.SQLiteStore", "shortcode.store", ShortCodeStore),
+        ("shortcode.SQLiteStore", "shortcode._sqlite_open", ShortCodeStore),
         ("workflows.SQLiteLog", "workflows.durable", SQLiteLog),
         ("workflows.World", "workflows.food", lambda p: World(p, [], clock=ManualClock())),
         ("workflows.Inbox", "workflows.outbox", Inbox),

@@ -51,6 +51,7 @@ from functools import partial
 from pathlib import Path
 
 from designpatterns_ref.errors import shown
+from designpatterns_ref.shortcode._sqlite_open import open_sqlite
 from designpatterns_ref.shortcode.base import (
     Counter,
     ShortCodeError,
@@ -61,7 +62,7 @@ from designpatterns_ref.shortcode.base62 import Alphabet
 from designpatterns_ref.shortcode.blocklist import Blocklist
 from designpatterns_ref.shortcode.counter import NumberAllocator, NumberCodes, _check_start
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
-from designpatterns_ref.shortcode.store import check_code, open_sqlite
+from designpatterns_ref.shortcode.store import check_code
 
 __all__ = ["COUNTER_MAX", "MemoryCounter", "RangeAllocator", "SQLiteCounter"]
 

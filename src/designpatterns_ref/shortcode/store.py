@@ -39,28 +39,18 @@ import itertools
 import sqlite3
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import shown
+from designpatterns_ref.shortcode._sqlite_open import open_sqlite
 from designpatterns_ref.shortcode.base import InvalidUrl, ShortCodeError, ShortCodeUnavailable
+from designpatterns_ref.shortcode.base import _surrogate_at as _surrogate
 
 __all__ = ["Insert", "Link", "LinkStore", "MemoryStore", "SQLiteStore", "check_code", "check_url"]
-
-
-def _surrogate(text: str) -> int | None:
-    """The position of the first character UTF-8 cannot encode (a lone surrogate), or None."""
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return exc.start
-    return None
 
 
 def check_code(where: str, code: object) -> str:
@@ -100,66 +90,6 @@ def _check_time(where: str, name: str, value: object, *, optional: bool = False)
         raise ShortCodeError(f"{where}: {name}={shown(value)} must be a number of seconds")
     if not -sys.float_info.max <= value <= sys.float_info.max:
         raise ShortCodeError(f"{where}: {name}={shown(value)} must be finite")
-
-
-#: How long a statement waits for a SQLite file another connection holds, in seconds; opening a
-#: file keeps trying for as long.
-_BUSY_TIMEOUT = 30.0
-
-_BUSY_OR_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def open_sqlite(
-    where: str, path: str, setup: Callable[[sqlite3.Connection], None]
-) -> sqlite3.Connection:
-    """A connection to the SQLite file ``path`` on which ``setup`` (the opening statements:
-    the journal mode, the tables) has run, or the error that says why not.
-
-    ``setup`` must be safe to run again (``IF NOT EXISTS``, upserts): while SQLite answers
-    "busy" or "locked" it is run again, within the busy timeout (30 s), which covers
-    most waits itself, but not all: SQLite answers at once, without waiting, where waiting could
-    deadlock, as when several processes open a new file together and each, holding a read
-    lock, asks for the write lock to switch the file to WAL. A file still held at the deadline
-    is :class:`ShortCodeUnavailable`; a file SQLite cannot use (not a database, damaged) is
-    :class:`ShortCodeError`. Either way the connection is closed.
-    """
-    if _surrogate(path) is not None or "\0" in path:
-        raise ShortCodeError(f"{where}: path={shown(path[:80])} holds a character no file name can")
-    try:
-        conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT
-        )
-    except (sqlite3.Error, OSError, ValueError) as exc:
-        raise ShortCodeError(f"{where}: path={shown(path[:80])} cannot be opened: {exc}") from None
-    deadline, pause = time.monotonic() + _BUSY_TIMEOUT, 0.001
-    try:
-        while True:
-            left = deadline - time.monotonic()  # no statement waits past the deadline
-            conn.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
-            try:
-                setup(conn)
-                break
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY_OR_LOCKED:
-                    raise
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                if time.monotonic() + pause >= deadline:
-                    raise ShortCodeUnavailable(
-                        f"{where}: path={shown(path)} stayed locked by another connection "
-                        f"for {_BUSY_TIMEOUT:g} s while opening: {exc}"
-                    ) from None
-            time.sleep(pause)
-            pause = min(2 * pause, 0.05)
-        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT * 1000)}")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise ShortCodeError(f"{where}: path={shown(path)} is not usable: {exc}") from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def check_link(where: str, link: object) -> Link:
