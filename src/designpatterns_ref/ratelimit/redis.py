@@ -35,7 +35,9 @@ reloads it and retries once).
   retries (limiters given the same client and deadline share one twin and its pool). A
   blocking pool waits at most half the deadline for a free connection; a Sentinel client
   keeps its service and sentinels; a pool that cannot be rebuilt raises RateLimitError. A
-  killed or frozen server then reaches ``on_error`` within about the deadline. A cluster
+  killed or frozen server then reaches ``on_error`` within about the deadline. With a Sentinel
+  client the deadline bounds the talk with the server the sentinels name, not the asking: the
+  sentinels are asked with your ``Sentinel``'s own timeouts, so give it short ones. A cluster
   client (``RedisCluster``) cannot be twinned: it is checked instead, and refused unless its
   timeouts fit the deadline and it does not retry. ``deadline=None`` opts out: the client is
   used as given and its own settings bound the failure time.
