@@ -24,8 +24,8 @@ from designpatterns_ref.shortcode import (
     ShortCodeUnavailable,
     SQLiteCounter,
     SQLiteStore,
+    _sqlite_open,
 )
-from designpatterns_ref.shortcode import store as store_module
 
 PROCESSES = 8
 ROUNDS = 6
@@ -81,7 +81,7 @@ def test_a_file_still_held_at_the_deadline_is_unavailable(
     path = tmp_path / "held.db"
     if not fresh:
         _open(kind, str(path)).close()
-    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT", 0.3, raising=False)
+    monkeypatch.setattr(_sqlite_open, "_BUSY_TIMEOUT", 0.3)
     holder = _holding_the_write_lock(path)
     start = time.monotonic()
     with pytest.raises(ShortCodeUnavailable, match=r"held\.db.*stayed locked.*0\.3 s"):
