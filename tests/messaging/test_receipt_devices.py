@@ -47,9 +47,9 @@ def test_detach_refuses_unknown_devices_and_bad_ids_changing_nothing() -> None:
     s.join("c", "bob")
     s.connect("bob", "phone", {})
     before = (s.receipts.devices("bob"), s.online("bob"), dict(s.receipts._delivered))
-    with pytest.raises(MessagingError, match="device='tablet'.*user='bob'"):
+    with pytest.raises(MessagingError, match=r"device='tablet'.*user='bob'"):
         s.detach("bob", "tablet")
-    with pytest.raises(MessagingError, match="device='phone'.*user='cy'"):
+    with pytest.raises(MessagingError, match=r"device='phone'.*user='cy'"):
         s.detach("cy", "phone")
     with pytest.raises(MessagingTypeError, match="device=7"):
         s.detach("bob", 7)  # type: ignore[arg-type]
