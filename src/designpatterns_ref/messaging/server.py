@@ -12,7 +12,8 @@ checked against the log: a device cannot ack a seq that does not exist yet, so r
 run ahead of the log. When the log is reset under the server (a store wiped, a Redis server
 restarted empty), which it sees as an end below one it saw before or a new message at a seq
 it saw given, the conversation's receipts start again, so acks of the old log never vouch
-for the new one's messages.
+for the new one's messages. A device stays registered (delivered waits for it) across
+disconnects until it logs out: :meth:`ChatServer.detach`.
 
 >>> server = ChatServer()
 >>> server.join("c", "ann"); server.join("c", "bob")
