@@ -1,5 +1,5 @@
-"""A random schedule of sends, retries, disconnects, drops, duplicates and reorders, replayed
-against ChatServer + one Inbox per device, beside a plain reference log."""
+"""A random schedule of sends, retries, disconnects, logouts, drops, duplicates and reorders,
+replayed against ChatServer + one Inbox per device, beside a plain reference log."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ op = st.one_of(
     st.tuples(st.just("drop"), st.integers(0, 3), st.integers(0, 50)),
     st.tuples(st.just("disconnect"), st.integers(0, 3)),
     st.tuples(st.just("connect"), st.integers(0, 3)),
+    st.tuples(st.just("logout"), st.integers(0, 3)),
     st.tuples(st.just("gap"), st.integers(0, 3)),
 )
 schedules = st.lists(op, max_size=60)
@@ -45,6 +46,7 @@ class Run:
             Device(u, d, {c: Inbox(c) for c, ms in CONVS.items() if u in ms}) for u, d in DEVICES
         ]
         self.reference: dict[str, list[tuple[str, str, str]]] = {c: [] for c in CONVS}
+        self.marks: dict[tuple[str, str], int] = {}  # (user, conv) -> delivered mark seen
         for dev in self.devices:
             self.connect(dev)
 
@@ -82,6 +84,9 @@ class Run:
         elif kind == "disconnect" and dev.connected:
             self.server.disconnect(dev.user, dev.name)
             dev.connected, dev.wire = False, []
+        elif kind == "logout" and dev.name in self.server.receipts.devices(dev.user):
+            self.server.detach(dev.user, dev.name)
+            dev.connected, dev.wire = False, []
         elif kind == "connect":
             self.connect(dev)
         elif kind == "gap" and dev.connected:
@@ -92,19 +97,34 @@ class Run:
         self.check_receipts()
 
     def check_receipts(self) -> None:
+        """Acks never run ahead of what a device showed; a user's delivered mark never falls,
+        and when it rises every device of the user registered at that moment has shown the
+        messages up to it; a receipt counts the users whose mark reaches the message."""
         for dev in self.devices:
             for conv, box in dev.inboxes.items():
                 assert self.server.receipts.acked(dev.user, dev.name, conv) <= box.cursor
+        for user in USERS:
+            registered = self.server.receipts.devices(user)
+            for conv in self.server.conversations(user):
+                mark, seen = (
+                    self.server.receipts.delivered(user, conv),
+                    self.marks.get((user, conv), 0),
+                )
+                assert mark >= seen, (user, conv)
+                if mark > seen:
+                    assert all(
+                        d.inboxes[conv].cursor >= mark
+                        for d in self.devices
+                        if d.user == user and d.name in registered
+                    ), (user, conv, mark)
+                self.marks[(user, conv)] = mark
         for conv in CONVS:
             for seq in range(1, self.server.store.last_seq(conv) + 1):
                 r = self.server.receipt(conv, seq)
-                if r.state == "delivered":
-                    sender = self.server.fetch(conv, seq, seq)[0].sender
-                    assert all(
-                        d.inboxes[conv].cursor >= seq
-                        for d in self.devices
-                        if d.user != sender and conv in d.inboxes
-                    )
+                sender = self.server.fetch(conv, seq, seq)[0].sender
+                to = [u for u in CONVS[conv] if u != sender]
+                assert r.delivered_to == sum(self.marks[(u, conv)] >= seq for u in to)
+                assert (r.state == "delivered") == (r.delivered_to == len(to))
 
     def finish(self) -> None:
         """Reconnect everyone, deliver every frame in flight, then compare with the reference."""

@@ -7,7 +7,8 @@ or out of order.
 The model of a store is a list of ``(sender, client_msg_id, body)`` per conversation and a
 dict ``(conv, sender, client_msg_id) -> seq``: an append returns the seq the dict holds (with
 the first body) or the list's new length; a read is a slice. The model of receipts is the
-maximum of every cursor and marker, and a message's state is the published formula."""
+maximum of every cursor and marker, delivered replays the whole history of device
+registrations, removals, acks and resets, and a message's state is the published formula."""
 
 from __future__ import annotations
 
@@ -231,8 +232,40 @@ def test_a_sqlite_append_that_fails_at_commit_leaves_the_file_as_before(tmp_path
     again.close()
 
 
+Event = tuple[str, ...]
+
+
+def replay(history: list[Event], user: str, conv: str, seq: int) -> bool:
+    """Whether message ``seq`` of ``conv`` is delivered to ``user``, by replaying
+    ``history`` from the start: it is once, since ``conv`` was last forgotten, an ack of the
+    user in ``conv`` or a removal of one of the user's devices left the user with at least one
+    registered device and every registered device's cursor at ``seq`` or past it."""
+    devices: set[str] = set()
+    acked: dict[tuple[str, str], int] = {}  # (device, conv) -> cursor, of ``user`` only
+    delivered = False
+    for kind, *args in history:
+        moment = False
+        if kind == "add" and args[0] == user:
+            devices.add(args[1])
+        elif kind == "remove" and args[0] == user:
+            devices.discard(args[1])
+            acked = {k: v for k, v in acked.items() if k[0] != args[1]}
+            moment = True
+        elif kind == "ack" and args[0] == user:
+            key = (args[1], args[2])
+            acked[key] = max(acked.get(key, 0), int(args[3]))
+            moment = args[2] == conv
+        elif kind == "forget":
+            acked = {k: v for k, v in acked.items() if k[1] != args[0]}
+            delivered = delivered and args[0] != conv
+        if moment and devices and all(acked.get((d, conv), 0) >= seq for d in devices):
+            delivered = True
+    return delivered
+
+
 class ReceiptsModel(RuleBasedStateMachine):
-    """Acks and read markers in any order, repeated, late: each cursor is the maximum sent."""
+    """Devices registered and removed, acks and read markers in any order, repeated, late:
+    each cursor is the maximum sent, and delivered is replayed from the whole history."""
 
     DEVICES: ClassVar[dict[str, list[str]]] = {"ann": ["a1"], "bob": ["b1", "b2"], "cy": ["c1"]}
 
@@ -242,12 +275,42 @@ class ReceiptsModel(RuleBasedStateMachine):
         self.acked: dict[tuple[str, str, str], int] = {}
         self.marks: dict[tuple[str, str], int] = {}
         self.registered: dict[str, set[str]] = {}
+        self.history: list[Event] = []
+
+    @initialize()
+    def register_everyone(self) -> None:
+        for user, devices in self.DEVICES.items():
+            for i in range(len(devices)):
+                self.add_device(user, i)
+
+    def snapshot(self) -> object:
+        return (
+            dict(self.r._acked),
+            dict(self.r._delivered),
+            dict(self.r._read),
+            {k: set(v) for k, v in self.r._devices.items()},
+        )
 
     @rule(user=st.sampled_from(list(DEVICES)), i=st.integers(0, 1))
     def add_device(self, user: str, i: int) -> None:
         device = self.DEVICES[user][i % len(self.DEVICES[user])]
         self.r.add_device(user, device)
         self.registered.setdefault(user, set()).add(device)
+        self.history.append(("add", user, device))
+
+    @rule(user=st.sampled_from(list(DEVICES)), i=st.integers(0, 1))
+    def remove_device(self, user: str, i: int) -> None:
+        device = self.DEVICES[user][i % len(self.DEVICES[user])]
+        if device not in self.registered.get(user, set()):
+            before = self.snapshot()
+            with pytest.raises(MessagingError, match=f"device='{device}'"):
+                self.r.remove_device(user, device)
+            assert self.snapshot() == before
+            return
+        self.r.remove_device(user, device)
+        self.registered[user].discard(device)
+        self.acked = {k: v for k, v in self.acked.items() if k[:2] != (user, device)}
+        self.history.append(("remove", user, device))
 
     @rule(user=st.sampled_from(list(DEVICES)), i=st.integers(0, 1),
           conv=st.sampled_from(CONVS), seq=st.integers(0, 6))  # fmt: skip
@@ -256,6 +319,7 @@ class ReceiptsModel(RuleBasedStateMachine):
         self.r.ack(user, device, conv, seq)
         key = (user, device, conv)
         self.acked[key] = max(self.acked.get(key, 0), seq)
+        self.history.append(("ack", user, device, conv, str(seq)))
 
     @rule(user=st.sampled_from(list(DEVICES)), conv=st.sampled_from(CONVS), seq=st.integers(0, 6))
     def read(self, user: str, conv: str, seq: int) -> None:
@@ -267,32 +331,27 @@ class ReceiptsModel(RuleBasedStateMachine):
         self.r.forget(conv)
         self.acked = {k: v for k, v in self.acked.items() if k[2] != conv}
         self.marks = {k: v for k, v in self.marks.items() if k[1] != conv}
+        self.history.append(("forget", conv))
 
     @rule(seq=st.sampled_from(BAD_SEQS), bad=st.sampled_from(BAD_IDS))
     def refused(self, seq: object, bad: object) -> None:
-        before = (
-            dict(self.r._acked),
-            dict(self.r._read),
-            {k: set(v) for k, v in self.r._devices.items()},
-        )
+        before = self.snapshot()
         for call in (
             lambda: self.r.ack("ann", "a1", "c", seq),  # type: ignore[arg-type]
             lambda: self.r.read("ann", "c", seq),  # type: ignore[arg-type]
             lambda: self.r.ack(bad, "a1", "c", 1),  # type: ignore[arg-type]
             lambda: self.r.add_device("ann", bad),  # type: ignore[arg-type]
+            lambda: self.r.remove_device("ann", bad),  # type: ignore[arg-type]
+            lambda: self.r.remove_device(bad, "a1"),  # type: ignore[arg-type]
         ):
             with pytest.raises(MessagingError):
                 call()
-        after = (
-            dict(self.r._acked),
-            dict(self.r._read),
-            {k: set(v) for k, v in self.r._devices.items()},
-        )
-        assert after == before
+        assert self.snapshot() == before
 
     @invariant()
     def cursors_and_states_match(self) -> None:
         for user, devices in self.DEVICES.items():
+            assert self.r.devices(user) == self.registered.get(user, set())
             for conv in CONVS:
                 assert self.r.read_marker(user, conv) == self.marks.get((user, conv), 0)
                 for device in devices:
@@ -303,20 +362,18 @@ class ReceiptsModel(RuleBasedStateMachine):
             for seq in range(1, 7):
                 got = self.r.status(conv, seq, sender="ann", members=members)
                 recipients = ["bob", "cy"]
-                delivered = sum(
-                    1
-                    for u in recipients
-                    if self.registered.get(u)
-                    and all(self.acked.get((u, d, conv), 0) >= seq for d in self.registered[u])
-                )
+                delivered = sum(1 for u in recipients if replay(self.history, u, conv, seq))
                 read = sum(1 for u in recipients if self.marks.get((u, conv), 0) >= seq)
                 state = "read" if read == 2 else "delivered" if delivered == 2 else "sent"
                 assert got.state == state and (got.delivered_to, got.read_by) == (delivered, read)
                 assert got.recipients == 2
+                for u in recipients:
+                    mark = self.r.delivered(u, conv)
+                    assert (mark >= seq) == replay(self.history, u, conv, seq)
 
 
 TestReceiptsModel = ReceiptsModel.TestCase
-TestReceiptsModel.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+TestReceiptsModel.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 
 
 def test_sqlite_stores_shared_by_threads_and_opened_twice_stay_gap_free(tmp_path: Path) -> None:

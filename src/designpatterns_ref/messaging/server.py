@@ -12,7 +12,8 @@ checked against the log: a device cannot ack a seq that does not exist yet, so r
 run ahead of the log. When the log is reset under the server (a store wiped, a Redis server
 restarted empty), which it sees as an end below one it saw before or a new message at a seq
 it saw given, the conversation's receipts start again, so acks of the old log never vouch
-for the new one's messages.
+for the new one's messages. A device stays registered (delivered waits for it) across
+disconnects until it logs out: :meth:`ChatServer.detach`.
 
 >>> server = ChatServer()
 >>> server.join("c", "ann"); server.join("c", "bob")
@@ -206,14 +207,26 @@ class ChatServer:
 
     def attach(self, user: str, device: str) -> None:
         """Register ``user``'s connected ``device``: new messages of its conversations are
-        pushed to it, and delivered waits for its acks."""
+        pushed to it, and messages not yet delivered to the user wait for its acks too
+        (those already delivered stay delivered). It stays registered across disconnects,
+        until :meth:`detach`."""
         check_id("user", user), check_id("device", device)
-        self.receipts.add_device(user, device)
+        with self._lock:  # an ack in another thread reads the user's devices
+            self.receipts.add_device(user, device)
         self._online.setdefault(user, set()).add(device)
 
     def disconnect(self, user: str, device: str) -> None:
         """The device's connection is gone (it will resume from its cursors)."""
         check_id("user", user), check_id("device", device)
+        self._online.get(user, set()).discard(device)
+
+    def detach(self, user: str, device: str) -> None:
+        """Log ``user``'s ``device`` out for good: :meth:`disconnect` it and drop it from the
+        receipts (:meth:`Receipts.remove_device`), so delivered no longer waits for it. A
+        device never attached is refused with :class:`MessagingError` and nothing changes."""
+        check_id("user", user), check_id("device", device)
+        with self._lock:
+            self.receipts.remove_device(user, device)
         self._online.get(user, set()).discard(device)
 
     def online(self, user: str) -> list[str]:

@@ -70,7 +70,8 @@ def _server() -> ChatServer:
 def _server_snap(srv: ChatServer) -> object:
     r = srv.receipts
     online = (srv.online("ann"), srv.online("bob"), r.devices("ann"), r.devices("bob"))
-    return (srv.fetch("c", 1), srv.members("c"), online, dict(r._acked), dict(r._read))
+    marks = (dict(r._acked), dict(r._delivered), dict(r._read))
+    return (srv.fetch("c", 1), srv.members("c"), online, marks)
 
 
 def _inbox() -> Inbox:
@@ -163,7 +164,12 @@ def _receipts() -> Receipts:
 
 
 def _receipts_snap(r: Receipts) -> object:
-    return ({u: set(d) for u, d in r._devices.items()}, dict(r._acked), dict(r._read))
+    return (
+        {u: set(d) for u, d in r._devices.items()},
+        dict(r._acked),
+        dict(r._delivered),
+        dict(r._read),
+    )
 
 
 _M = Message("c", 1, "a", "x", "b")
@@ -223,6 +229,10 @@ ENTRIES = [
                   snapshot=lambda r: dict(r._acked)),
     *per_argument("Receipts.add_device", lambda r, **kw: r.add_device(**kw),
                   {"user": "cy", "device": "d"}, make=_receipts, snapshot=_receipts_snap),
+    *per_argument("Receipts.remove_device", lambda r, **kw: r.remove_device(**kw),
+                  {"user": "bob", "device": "phone"}, make=_receipts, snapshot=_receipts_snap),
+    *per_argument("Receipts.delivered", lambda r, **kw: r.delivered(**kw),
+                  {"user": "bob", "conv": "c"}, make=_receipts, snapshot=_receipts_snap),
     Entry("Receipts.devices(user)", call=lambda r, v: r.devices(v), make=_receipts,
           snapshot=_receipts_snap),
     *per_argument("Receipts.acked", lambda r, **kw: r.acked(**kw),
@@ -278,6 +288,8 @@ ENTRIES = [
                   make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.attach", lambda s, **kw: s.attach(**kw),
                   {"user": "ann", "device": "d"}, make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.detach", lambda s, **kw: s.detach(**kw),
+                  {"user": "bob", "device": "phone"}, make=_server, snapshot=_server_snap),
     Entry("ChatServer.connect(cursors={c: v})", call=lambda s, v: s.connect("ann", "d", {"c": v}),
           make=_server, snapshot=_server_snap, values=(2**63 - 1, 2**63)),
     *per_argument("ChatServer.ack", lambda s, **kw: s.ack(**kw),
