@@ -276,13 +276,10 @@ def _ranges_clash(
     return x, what(a), what(b)
 
 
-def _refuse_reuse(
-    op: Op, agent: str, clash: tuple[int, str, str], holder: str, waiting: bool = False
-) -> None:
+def _refuse_reuse(op: Op, agent: str, clash: tuple[int, str, str], holder: str) -> None:
     x, held, brought = clash
-    since = " (waiting since an earlier batch)" if waiting else ""
     raise CRDTError(
-        f"{shown(op, 200)}{since} reuses id {shown((agent, x))} with other contents: {holder} "
+        f"{shown(op, 200)} reuses id {shown((agent, x))} with other contents: {holder} "
         "holds "
         f"{held}, the operation brings {brought} (two replicas editing as one agent?)"
     )
@@ -293,8 +290,9 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
     of one kind only) gives an id ``doc`` already holds other contents than ``doc`` holds: for
     an insert, the characters, their Lamport times and origins; for a delete, the character
     each id deletes and its Lamport time. A resend that agrees, whole or in part, passes.
-    ``check_batch`` passes the waiting operations too, so a waiting operation and a later one
-    that give an id other contents are refused (local edits never take a waiting id)."""
+    The waiting operations are compared through their index instead
+    (:func:`_check_against_waiting`); local edits never take an id a waiting operation claims
+    or refers to."""
     known, runs, dels = doc._known, doc._runs, doc._dels
     for op in ops:
         agent, seq = op.agent, op.seq
@@ -312,8 +310,7 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     held = (it.seq, it.content, it.dl, _origin(it), it.right)
                     clash = _runs_clash(agent, held, mine)
                     if clash is not None:
-                        waiting = op in doc._waiting.ops
-                        _refuse_reuse(op, agent, clash, "this replica", waiting)
+                        _refuse_reuse(op, agent, clash, "this replica")
         else:
             assert type(op) is Delete
             if not bounds or seq >= bounds[-1] or not _overlaps(bounds, seq, seq + op.length):
@@ -327,13 +324,12 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     break
                 clash = _ranges_clash((eseq, n, elam - eseq, tagent, tseq, back), theirs)
                 if clash is not None:
-                    waiting = op in doc._waiting.ops
-                    _refuse_reuse(op, agent, clash, "this replica", waiting)
+                    _refuse_reuse(op, agent, clash, "this replica")
 
 
 def _check_same_claims(ops: list[Op]) -> None:
-    """Raise :class:`CRDTError` when two operations of ``ops`` (a batch and the operations
-    waiting) give one id different contents. Per agent and kind, in order of ``seq``, each
+    """Raise :class:`CRDTError` when two operations of ``ops`` (the new operations of a batch)
+    give one id different contents. Per agent and kind, in order of ``seq``, each
     operation is compared with the one reaching furthest before it: that one covers every id
     the others before it share with it, and they agree with it there."""
     groups: dict[tuple[str, bool], list[Op]] = {}
