@@ -445,8 +445,16 @@ BACKENDS = [
 ]
 
 
-def composite(kind: str, backend: str, clock: ManualClock, request: pytest.FixtureRequest) -> Any:
-    """A token bucket of 4 a second and a fixed window of 4 a second, as one limiter."""
+def composite(
+    kind: str,
+    backend: str,
+    clock: ManualClock,
+    request: pytest.FixtureRequest,
+    bucket: tuple[int, float, int] = (LIMIT, 1.0, LIMIT),
+    window: tuple[int, float] = (LIMIT, 1.0),
+) -> Any:
+    """A token bucket (by default of 4 a second) and a fixed window (4 a second), as one
+    limiter; ``bucket`` is (rate, per, burst), ``window`` (limit, seconds)."""
     name = f"model{next(_fresh)}"
     if kind == "from_text":  # the same two limits, written down: "4/second" twice is one
         text = "4/second; 4 per 1 second; 8/2 seconds"
@@ -467,16 +475,14 @@ def composite(kind: str, backend: str, clock: ManualClock, request: pytest.Fixtu
             client, text, "token_bucket", clock=clock, name=name, deadline=deadline, ttl_slack=600.0
         )
     if backend == "memory":
-        return rl.all_of(
-            rl.TokenBucket(LIMIT, 1.0, LIMIT, clock=clock), rl.FixedWindow(LIMIT, 1.0, clock=clock)
-        )
+        return rl.all_of(rl.TokenBucket(*bucket, clock=clock), rl.FixedWindow(*window, clock=clock))
     if backend == "sqlite":
         from designpatterns_ref.ratelimit import sqlite
 
         path = request.getfixturevalue("tmp_path") / "limits.db"
         return sqlite.all_of(
-            sqlite.TokenBucket(path, LIMIT, 1.0, LIMIT, clock=clock, name=name),
-            sqlite.FixedWindow(path, LIMIT, 1.0, clock=clock, name=name),
+            sqlite.TokenBucket(path, *bucket, clock=clock, name=name),
+            sqlite.FixedWindow(path, *window, clock=clock, name=name),
         )
     from designpatterns_ref.ratelimit import redis as rr
 
@@ -491,8 +497,7 @@ def composite(kind: str, backend: str, clock: ManualClock, request: pytest.Fixtu
         "ttl_slack": 600.0,
     }
     return rr.all_of(
-        rr.TokenBucket(client, LIMIT, 1.0, LIMIT, **options),
-        rr.FixedWindow(client, LIMIT, 1.0, **options),
+        rr.TokenBucket(client, *bucket, **options), rr.FixedWindow(client, *window, **options)
     )
 
 
@@ -571,37 +576,10 @@ def test_a_refused_composite_reports_the_units_that_would_pass(
     """A bucket of 10 per 10 s and a window of 20 per 100 s, the bucket emptied: a refusal
     waits for the window (92 s) but reports the bucket's limit and its 0 units left, not the
     window's 2 (not one unit would pass)."""
-    clock, name = ManualClock(1_000.0), f"units{next(_fresh)}"
-    if backend == "memory":
-        parts: Any = (
-            rl.TokenBucket(10, 10.0, 10, clock=clock),
-            rl.FixedWindow(20, 100.0, clock=clock),
-        )
-        limiter = rl.all_of(*parts)
-    elif backend == "sqlite":
-        from designpatterns_ref.ratelimit import sqlite
-
-        path = request.getfixturevalue("tmp_path") / "limits.db"
-        limiter = sqlite.all_of(
-            sqlite.TokenBucket(path, 10, 10.0, 10, clock=clock, name=name),
-            sqlite.FixedWindow(path, 20, 100.0, clock=clock, name=name),
-        )
-    else:
-        from designpatterns_ref.ratelimit import redis as rr
-
-        client = request.getfixturevalue(
-            "redis_client" if backend == "redis" else "redis_cluster_client"
-        )
-        options: dict[str, Any] = {
-            "clock": clock,
-            "name": name,
-            "deadline": None if backend == "cluster" else 5.0,
-            "ttl_slack": 600.0,
-        }
-        limiter = rr.all_of(
-            rr.TokenBucket(client, 10, 10.0, 10, **options),
-            rr.FixedWindow(client, 20, 100.0, **options),
-        )
+    clock = ManualClock(1_000.0)
+    limiter = composite(
+        "all_of", backend, clock, request, bucket=(10, 10.0, 10), window=(20, 100.0)
+    )
     clock.set(1_000.0)  # the start of a window
     assert limiter.allow("k", 8)
     clock.advance(8.0)
