@@ -32,18 +32,21 @@ replay that sends again: the one window where the phone sees a message twice (at
 never lost). Settling a take at a time widens that window from one message to every message of
 the take the provider had taken before the crash (at most the take's size).
 
-An outage is not a crash. The loop over the take only decides the fates; the writes they need
-(a copy put back in the queue for a retry or a busy claim, a dead letter, ``on_invalid``) wait
-in a :class:`Settlement` and are made after the loop, in that order, then the settle and ack
+An outage is not a crash. The loop over the take only decides the fates; the writes they need (a
+copy put back in the queue for a retry or a busy claim, a dead letter, ``on_invalid``) wait in a
+:class:`Settlement` and are made after the loop, in that order, then the settle and ack
 (``ack_settled``). A write that fails while the sender lives on (the store down or stalled:
-:class:`~.base.QueueUnavailable`; any error of ``on_invalid``) leaves what is not done yet in
-:attr:`Sender.unsettled`, and the next :meth:`Sender.send_batch` goes on from there before it
-takes anything new: each write is made once (a store that raises changed nothing), and the
-take's messages are marked delivered and acked, and recorded, once the store answers again,
-instead of being served again and sent a second time once their claims run out. A dedup window
-that fails mid-take (the claims, or their renewal) ends the take there: the messages not reached
-yet go back to the queue unchanged, due now (their claims released), and the part done is
-settled as above.
+:class:`~.base.QueueUnavailable`, or ``on_invalid`` failing with the store's connection error or
+timeout) leaves what is not done yet in :attr:`Sender.unsettled`, and the next
+:meth:`Sender.send_batch` goes on from there before it takes anything new: each write is made once
+(a store that raises changed nothing), and the take's messages are marked delivered and acked, and
+recorded, once the store answers again, instead of being served again and sent a second time once
+their claims run out. Any other error of ``on_invalid`` (a fault of the hook, which trying again
+would not mend) is logged with its traceback on the ``designpatterns_ref.notifications`` logger and
+that token is left as it is: the take goes on, so one token the hook cannot handle never stops the
+sends. A dedup window that fails mid-take (the claims, or their renewal) ends the take there: the
+messages not reached yet go back to the queue unchanged, due now (their claims released), and the
+part done is settled as above.
 
 A take may take longer to send than the claims' lease, or than the queue holds a taken item
 for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
@@ -65,8 +68,10 @@ Complexity: O(1) per message; two dedup calls per take, plus two per renewal.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +93,18 @@ from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import Queue
 
 __all__ = ["Deliverer", "Sender", "Settlement", "backoff"]
+
+log = logging.getLogger("designpatterns_ref.notifications")
+
+
+def _outage(exc: BaseException) -> bool:
+    """Is ``exc`` the store down or stalled (:class:`~.base.QueueUnavailable`, an OS-level
+    connection error, or a Redis client's connection error or timeout): worth trying again
+    later, unlike a fault of the hook itself?"""
+    if isinstance(exc, QueueUnavailable | OSError):
+        return True
+    errors = sys.modules.get("redis.exceptions")  # loaded only if a Redis client is in use
+    return errors is not None and isinstance(exc, errors.ConnectionError | errors.TimeoutError)
 
 
 def _hold(queue: object) -> float:
@@ -199,8 +216,8 @@ class Sender:
         """Send up to ``n`` due messages; return how many were taken.
 
         A take whose end failed (a write or the settle: :class:`~.base.QueueUnavailable`, or
-        an error of ``on_invalid``) is finished first (:attr:`unsettled`); while that still
-        fails, this raises it again and takes nothing."""
+        ``on_invalid`` finding the store down) is finished first (:attr:`unsettled`); while
+        that still fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
         if self.unsettled is not None:
             self._settle(self.unsettled)
@@ -297,12 +314,18 @@ class Sender:
     def _settle(self, s: Settlement) -> None:
         """End the take: its writes in order (``on_invalid`` calls, dead letters, re-queued
         copies), then settle and ack it, then record its receipts. Each write is dropped from
-        ``s`` once done; a write that fails (raises) keeps ``s`` in :attr:`unsettled`, with
-        what is left, and raises: the next :meth:`send_batch` goes on from there first, so
-        each write is made once and the take's sends are marked delivered."""
+        ``s`` once done (an ``on_invalid`` that fails other than with the store down is logged
+        and dropped too); a write that fails with the store down keeps ``s`` in
+        :attr:`unsettled`, with what is left, and raises: the next :meth:`send_batch` goes on
+        from there first, so each write is made once and the take's sends are marked delivered."""
         self.unsettled = s
         while s.invalid:
-            self.on_invalid(s.invalid[0])
+            try:
+                self.on_invalid(s.invalid[0])
+            except Exception as exc:
+                if _outage(exc):
+                    raise
+                log.exception("on_invalid(%r) failed; the token is left as it is", s.invalid[0])
             del s.invalid[0]
         while s.dead:
             item, lane = s.dead[0]

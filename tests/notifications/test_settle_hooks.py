@@ -1,0 +1,72 @@
+"""How a take ends when its hooks or its queues do something unusual, on every backend.
+
+An ``on_invalid`` hook with a fault of its own (an error that is not the store down) is logged
+and that token skipped: it never keeps the take unsettled, so the other devices' messages still
+go out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.notifications import DedupWindow, MemoryQueue, Sender, SQLiteQueue
+from designpatterns_ref.notifications.providers import SimulatedProvider
+
+BACKENDS = ["memory", "sqlite", "redis"]
+
+
+def message(i: int, tok: str | None = None) -> dict[str, Any]:
+    return {"id": f"k{i}|t{i}", "key": f"k{i}", "user": "u", "ch": "fcm", "tok": tok or f"t{i}",
+            "body": f"m{i}", "lane": "normal", "ck": None, "exp": 1e12, "a": 0}  # fmt: skip
+
+
+def _queues(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Any, Any]:
+    """The outgoing and dead-letter queues of one backend (a taken item held 30 s)."""
+    if backend == "memory":
+        return MemoryQueue(), MemoryQueue()
+    if backend == "sqlite":
+        path = str(tmp_path / "q.db")
+        return SQLiteQueue(path, name="out", lease=30.0), SQLiteQueue(path, name="dead")
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+
+    url, name = request.getfixturevalue("redis_url"), f"s-{uuid.uuid4().hex[:8]}"
+    return (RedisStreamQueue(url, f"{name}:out", claim_idle=30.0),
+            RedisStreamQueue(url, f"{name}:dead"))  # fmt: skip
+
+
+def _sender(out: Any, dead: Any, phone: Counter[str], **kw: Any) -> Sender:
+    provider = SimulatedProvider("fcm", phone=lambda tok, body: phone.update([body]))
+    provider.invalidate("legacy")
+    return Sender({"fcm": provider}, DedupWindow(clock=time.time, lease=30.0), out, dead,
+                  clock=time.time, record=lambda r: None, **kw)  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_on_invalid_that_fails_for_one_token_never_stops_the_others(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    out, dead = _queues(backend, tmp_path, request)
+    calls: list[str] = []
+
+    def on_invalid(token: str) -> None:  # a hook with a bug for one kind of token
+        calls.append(token)
+        raise KeyError(token)
+
+    phone: Counter[str] = Counter()
+    sender = _sender(out, dead, phone, on_invalid=on_invalid)
+    out.put(message(1, "legacy"))
+    for i in range(2, 6):
+        out.put(message(i))
+    with caplog.at_level(logging.ERROR, logger="designpatterns_ref.notifications"):
+        taken = [sender.send_batch(1) for _ in range(6)]
+    assert taken == [1, 1, 1, 1, 1, 0]
+    assert phone == {f"m{i}": 1 for i in range(2, 6)}
+    assert calls == ["legacy"] and sender.unsettled is None and len(out) == 0
+    assert any("legacy" in r.getMessage() and r.exc_info for r in caplog.records)
