@@ -2,7 +2,8 @@
 
 An ``on_invalid`` hook with a fault of its own (an error that is not the store down) is logged
 and that token skipped: it never keeps the take unsettled, so the other devices' messages still
-go out.
+go out. A queue written to the protocol before ``renew`` (put, take, ack, ack_settled, ...) is
+still a queue: the sender and the pipeline take it, and a long take renews only the claims.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from designpatterns_ref.notifications import DedupWindow, MemoryQueue, Sender, SQLiteQueue
 from designpatterns_ref.notifications.providers import SimulatedProvider
+from designpatterns_ref.notifications.queues import check_queue
 
 BACKENDS = ["memory", "sqlite", "redis"]
 
@@ -70,3 +72,36 @@ def test_an_on_invalid_that_fails_for_one_token_never_stops_the_others(
     assert phone == {f"m{i}": 1 for i in range(2, 6)}
     assert calls == ["legacy"] and sender.unsettled is None and len(out) == 0
     assert any("legacy" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+class OldQueue:
+    """A queue of the protocol before ``renew``: every other method, passed on to ``inner``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "renew":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_queue_without_renew_is_still_a_queue(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    out, dead = (OldQueue(q) for q in _queues(backend, tmp_path, request))
+    check_queue("Pipeline", "outgoing", out)
+    phone: Counter[str] = Counter()
+    provider = SimulatedProvider(
+        "fcm", phone=lambda tok, body: (time.sleep(0.06), phone.update([body]))
+    )
+    sender = Sender({"fcm": provider}, DedupWindow(clock=time.time, lease=0.1), out, dead,
+                    clock=time.time, record=lambda r: None)  # fmt: skip
+    for i in range(4):  # 0.24 s of sends: the claims are renewed mid-take
+        out.put(message(i))
+    assert sender.send_batch(10) == 4
+    assert phone == {f"m{i}": 1 for i in range(4)} and len(out) == 0

@@ -84,7 +84,9 @@ class Queue(Protocol):
     meanwhile), ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
     (a delayed one, or on SQLite a leased one) becomes takeable, None when none waits:
     :meth:`Pipeline.run <designpatterns_ref.notifications.Pipeline.run>` jumps a simulated clock
-    there when a round moves nothing. Every queue of this family has all of these.
+    there when a round moves nothing. Every queue of this family has all of these; ``renew`` is
+    optional for a queue from elsewhere (:func:`check_queue` does not ask for it): the sender
+    takes a queue without it to hold a taken item until it is acked, as a memory queue does.
     """
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None: ...
@@ -110,16 +112,7 @@ class Queue(Protocol):
     def __len__(self) -> int: ...
 
 
-QUEUE_METHODS = (
-    "put",
-    "put_many",
-    "take",
-    "renew",
-    "ack",
-    "ack_settled",
-    "next_due",
-    "__len__",
-)
+QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "__len__")
 
 
 def check_queue(where: str, name: str, queue: object) -> None:

@@ -185,11 +185,11 @@ class Sender:
                 )
         check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
         for label, queue in (("outgoing", outgoing), ("dead", dead)):
-            methods = ("put", "take", "renew", "ack", "ack_settled")
+            methods = ("put", "take", "ack", "ack_settled")  # renew is optional (_renew)
             if not all(callable(getattr(queue, a, None)) for a in methods):
                 raise NotificationError(
-                    f"{where}: {label}={shown(queue)} must be a queue with put, take, renew, ack "
-                    "and ack_settled"
+                    f"{where}: {label}={shown(queue)} must be a queue with put, take, ack and "
+                    "ack_settled"
                 )
         check_callable(where, "clock", clock)
         check_callable(where, "record", record)
@@ -342,14 +342,16 @@ class Sender:
 
     def _renew(self, live: list[str], claims: list[str], k: int, s: Settlement) -> None:
         """Renew the claims still needed (those sent and those still to send), in one call, and
-        the queue's hold on the take (``outgoing.renew``); a message still to send whose claim
-        was lost gets the new answer, as a fresh claim would."""
+        the queue's hold on the take (``outgoing.renew``, if the queue has one: a queue without
+        it is taken to hold a taken item until it is acked, as a memory queue does); a message
+        still to send whose claim was lost gets the new answer, as a fresh claim would."""
         ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
         answers = self.dedup.extend([*s.confirmed, *(live[j] for j in ahead)])
         for j, answer in zip(ahead, answers[len(s.confirmed) :], strict=True):
             claims[j] = answer
-        now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
-        self.outgoing.renew(s.tickets, now)
+        renew = getattr(self.outgoing, "renew", None)
+        if callable(renew):  # a queue without renew holds a taken item until it is acked
+            renew(s.tickets, read_seconds(self.clock, NotificationError, "Sender.send_batch"))
 
     def _refused(
         self, s: Settlement, m: dict[str, Any], answer: str, attempts: int, now: float
