@@ -3,7 +3,8 @@
 An ``on_invalid`` hook with a fault of its own (an error that is not the store down) is logged
 and that token skipped: it never keeps the take unsettled, so the other devices' messages still
 go out. A queue written to the protocol before ``renew`` (put, take, ack, ack_settled, ...) is
-still a queue: the sender and the pipeline take it, and a long take renews only the claims.
+still a queue: the sender and the pipeline take it, and a long take renews only the claims. A
+refused ``send_batch`` (a bad ``n``) leaves a take left unsettled by an outage as it was.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from designpatterns_ref.notifications import DedupWindow, MemoryQueue, Sender, SQLiteQueue
+from designpatterns_ref.notifications import (
+    DedupWindow,
+    MemoryQueue,
+    NotificationError,
+    QueueUnavailable,
+    Sender,
+    SQLiteQueue,
+)
 from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import check_queue
 
@@ -105,3 +113,43 @@ def test_a_queue_without_renew_is_still_a_queue(
         out.put(message(i))
     assert sender.send_batch(10) == 4
     assert phone == {f"m{i}": 1 for i in range(4)} and len(out) == 0
+
+
+class Faulty:
+    """``inner`` with ``ack_settled`` failing while ``down`` (the store down at the settle)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.down = inner, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def ack_settled(self, *args: Any) -> None:
+        if self.down:
+            raise QueueUnavailable("the store is down")
+        self.inner.ack_settled(*args)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, 10**7])
+def test_a_refused_send_batch_leaves_the_unsettled_take_as_it_was(
+    backend: str, n: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    inner, dead = _queues(backend, tmp_path, request)
+    out = Faulty(inner)
+    phone: Counter[str] = Counter()
+    sender = _sender(out, dead, phone)
+    out.put(message(1))
+    out.down = True
+    with pytest.raises(QueueUnavailable):
+        sender.send_batch(10)
+    out.down = False
+    before = sender.unsettled
+    with pytest.raises(NotificationError, match=r"n=.* must be an int"):
+        sender.send_batch(n)
+    assert sender.unsettled is before and before is not None
+    assert before.tickets and before.confirmed == ["k1|t1"]
+    assert sender.send_batch(10) == 0 and sender.unsettled is None and phone == {"m1": 1}

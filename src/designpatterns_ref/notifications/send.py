@@ -90,7 +90,7 @@ from designpatterns_ref.notifications.base import (
     check_seed,
 )
 from designpatterns_ref.notifications.providers import SimulatedProvider
-from designpatterns_ref.notifications.queues import Queue
+from designpatterns_ref.notifications.queues import Queue, check_take
 
 __all__ = ["Deliverer", "Sender", "Settlement", "backoff"]
 
@@ -219,6 +219,7 @@ class Sender:
         ``on_invalid`` finding the store down) is finished first (:attr:`unsettled`); while
         that still fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
+        check_take("Sender.send_batch", n, now)  # a refused call changes nothing
         if self.unsettled is not None:
             self._settle(self.unsettled)
         batch = self.outgoing.take(n, now)
