@@ -41,12 +41,16 @@ timeout) leaves what is not done yet in :attr:`Sender.unsettled`, and the next
 :meth:`Sender.send_batch` goes on from there before it takes anything new: each write is made once
 (a store that raises changed nothing), and the take's messages are marked delivered and acked, and
 recorded, once the store answers again, instead of being served again and sent a second time once
-their claims run out. Any other error of ``on_invalid`` (a fault of the hook, which trying again
-would not mend) is logged with its traceback on the ``designpatterns_ref.notifications`` logger and
-that token is left as it is: the take goes on, so one token the hook cannot handle never stops the
-sends. A dedup window that fails mid-take (the claims, or their renewal) ends the take there: the
-messages not reached yet go back to the queue unchanged, due now (their claims released), and the
-part done is settled as above.
+their claims run out. That holds for an outage shorter than the claims' lease and the queue's hold
+on the take (``claim_idle``, ``lease``): the take is not renewed while the store is down, so once an
+outage outlasts them another sender may be served the take (a Redis ``XAUTOCLAIM``, a SQLite lease
+run out) before this one settles it, and it finds the claims run out and sends the messages again
+(at least once still: nothing is lost). Any other error of ``on_invalid`` (a fault of the hook,
+which trying again would not mend) is logged with its traceback on the
+``designpatterns_ref.notifications`` logger and that token is left as it is: the take goes on, so
+one token the hook cannot handle never stops the sends. A dedup window that fails mid-take (the
+claims, or their renewal) ends the take there: the messages not reached yet go back to the queue
+unchanged, due now (their claims released), and the part done is settled as above.
 
 A take may take longer to send than the claims' lease, or than the queue holds a taken item
 for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
