@@ -153,3 +153,49 @@ def test_a_refused_send_batch_leaves_the_unsettled_take_as_it_was(
     assert sender.unsettled is before and before is not None
     assert before.tickets and before.confirmed == ["k1|t1"]
     assert sender.send_batch(10) == 0 and sender.unsettled is None and phone == {"m1": 1}
+
+
+def test_a_late_sqlite_renew_leaves_another_takers_lease_as_it_is(tmp_path: Path) -> None:
+    path = str(tmp_path / "q.db")
+    a, b = SQLiteQueue(path, lease=10.0), SQLiteQueue(path, lease=10.0)
+    a.put({"n": 1})
+    [(ticket, _)] = a.take(1, 100.0)
+    a.renew([ticket], 105.0)  # its own lease: renewed, to 115
+    assert a.take(1, 112.0) == [] and b.take(1, 112.0) == []
+    assert [t for t, _ in b.take(1, 115.0)] == [ticket]  # a's lease ran out: b takes it, to 125
+    a.renew([ticket], 118.0)  # a's late renewal
+    assert b.next_due() == 125.0  # b's lease, not pushed out to 128
+    b.put({"n": 2})
+    [(other, _)] = b.take(1, 120.0)
+    a.renew([other], 121.0)  # a ticket a never had
+    assert [t for t, _ in a.take(5, 125.0)] == [ticket]  # only the row whose lease ran out
+    assert [t for t, _ in a.take(5, 130.0)] == [other]
+
+
+def test_a_late_redis_renew_leaves_another_consumers_entries_as_they_are(
+    redis_url: str,
+) -> None:
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    a, b = (RedisStreamQueue(redis_url, name, consumer=c, claim_idle=0.2) for c in ("a", "b"))
+
+    def owners() -> list[str]:
+        return sorted(
+            p["consumer"].decode()
+            for s in RedisStreamQueue.streams(name)
+            for p in a.r.xpending_range(s, a.group, "-", "+", 10)
+        )
+
+    a.put({"n": 1})
+    [(ticket, _)] = a.take(1, time.time())
+    a.renew([ticket], time.time())  # its own entry: renewed, still a's
+    assert owners() == ["a"]
+    time.sleep(0.3)
+    assert [t for t, _ in b.take(1, time.time())] == [ticket]  # idle past claim_idle: b's now
+    a.renew([ticket], time.time())  # a's late renewal
+    assert owners() == ["b"]
+    b.put({"n": 2})
+    [(other, _)] = b.take(1, time.time())
+    a.renew([other], time.time())  # an entry a never had
+    assert owners() == ["b", "b"]

@@ -24,7 +24,7 @@ shows messages twice on the phone: those of that take the provider had taken, at
 (64). A kill leaves claims that hold the messages for ``--lease`` anyway, so ``--claim-idle``
 is the lease unless given. A take slower than the lease or than ``--claim-idle`` is fine: every
 half of the shorter of the two its claims are renewed (one script call) and its pending entries
-are claimed again by this worker (``XCLAIM ... JUSTID``: their idle time starts again), so no
+still its own are claimed again by it (``XCLAIM ... JUSTID``: their idle time starts again), so no
 other worker takes the take over while this one sends it, as long as each provider call stays
 under that half (1 s with the defaults). Collapse keys are applied as in one process when the
 producing :class:`~.pipeline.Pipeline` records them where the workers read them,
