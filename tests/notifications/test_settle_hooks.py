@@ -199,3 +199,39 @@ def test_a_late_redis_renew_leaves_another_consumers_entries_as_they_are(
     [(other, _)] = b.take(1, time.time())
     a.renew([other], time.time())  # an entry a never had
     assert owners() == ["b", "b"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_provider_that_raises_keeps_what_the_take_decided(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    out, dead = _queues(backend, tmp_path, request)
+    dedup: Any = DedupWindow(clock=time.time, lease=30.0)
+    if backend == "redis":
+        from designpatterns_ref.notifications.redis_dedup import RedisDedup
+
+        dedup = RedisDedup(out.r, f"d-{uuid.uuid4().hex[:8]}", lease=30.0)
+    phone: Counter[str] = Counter()
+    failed: list[str] = []
+
+    class Flaky(SimulatedProvider):
+        def attempt(self, token: str, body: str) -> str:
+            if token == "t2" and not failed:  # an HTTP timeout, once
+                failed.append(token)
+                raise TimeoutError("the provider timed out")
+            return super().attempt(token, body)
+
+    receipts: list[Any] = []
+    provider = Flaky("fcm", phone=lambda tok, body: phone.update([body]))
+    sender = Sender({"fcm": provider}, dedup, out, dead, clock=time.time,
+                    record=receipts.append)  # fmt: skip
+    for i in range(1, 4):
+        out.put(message(i))
+    with pytest.raises(TimeoutError):
+        sender.send_batch(10)
+    assert sender.unsettled is None and phone == {"m1": 1}  # m1 settled, m2 and m3 back
+    assert [(r.key, r.status) for r in receipts] == [("k1", "delivered")]
+    assert sender.send_batch(10) == 2  # at once: their claims were released, not left to run out
+    assert phone == {"m1": 1, "m2": 1, "m3": 1} and len(out) == 0
+    assert sorted((r.key, r.status, r.attempts) for r in receipts) == [
+        ("k1", "delivered", 1), ("k2", "delivered", 1), ("k3", "delivered", 1)]  # fmt: skip

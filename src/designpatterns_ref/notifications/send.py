@@ -49,8 +49,10 @@ run out) before this one settles it, and it finds the claims run out and sends t
 which trying again would not mend) is logged with its traceback on the
 ``designpatterns_ref.notifications`` logger and that token is left as it is: the take goes on, so
 one token the hook cannot handle never stops the sends. A dedup window that fails mid-take (the
-claims, or their renewal) ends the take there: the messages not reached yet go back to the queue
-unchanged, due now (their claims released), and the part done is settled as above.
+claims, or their renewal), or a provider call that raises anything but
+:class:`~.base.NotificationError` (a timeout, a connection error), ends the take there and raises:
+the messages not reached yet go back to the queue unchanged, due now (their claims released), and
+the part done is settled as above.
 
 A take may take longer to send than the claims' lease, or than the queue holds a taken item
 for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
@@ -237,8 +239,10 @@ class Sender:
 
         The loop only decides; every write its fates need (a re-queued copy, a dead letter,
         ``on_invalid``) waits in the :class:`Settlement` for :meth:`_settle`. A window that
-        fails (the claims, or their renewal) ends the take there: the messages not reached yet
-        go back to the queue as they were, and the part already done is settled."""
+        fails (the claims, or their renewal), or a provider that raises anything but
+        :class:`~.base.NotificationError`, ends the take there: the messages not reached yet
+        (the one the provider failed on too) go back to the queue as they were, and the part
+        already done is settled; then the error is raised."""
         providers = self.providers
         latest = self._newest(msgs)
         early: list[str | None] = []  # the fates decided without the dedup window
@@ -287,6 +291,9 @@ class Sender:
                         answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
                     except NotificationError:  # a message no provider could ever be sent
                         answer = "malformed"  # (a body not valid UTF-8): a dead letter
+                    except Exception:  # any other failure (a timeout): end the take here
+                        self._stop(s, msgs[i:], live[k - 1 :])
+                        raise
                     if answer == "ok":
                         s.confirmed.append(m["id"])
                         sent.add(m["id"])
@@ -300,9 +307,10 @@ class Sender:
         self._settle(s)
 
     def _stop(self, s: Settlement, rest: list[dict[str, Any]], unsent: list[str]) -> None:
-        """End a take whose dedup window failed: ``rest`` (the messages not reached) goes back
-        to the queue unchanged, due now, the claims of ``unsent`` are released, and the take is
-        settled (:meth:`_settle`: kept for the next take if the store is still down)."""
+        """End a take whose dedup window or provider failed: ``rest`` (the messages not
+        reached) goes back to the queue unchanged, due now, the claims of ``unsent`` are
+        released, and the take is settled (:meth:`_settle`: kept for the next take if the store
+        is still down)."""
         s.again.extend((m, m["lane"], 0.0) for m in rest)
         s.released.extend(unsent)
         self._settle(s)
