@@ -4,7 +4,11 @@ An ``on_invalid`` hook with a fault of its own (an error that is not the store d
 and that token skipped: it never keeps the take unsettled, so the other devices' messages still
 go out. A queue written to the protocol before ``renew`` (put, take, ack, ack_settled, ...) is
 still a queue: the sender and the pipeline take it, and a long take renews only the claims. A
-refused ``send_batch`` (a bad ``n``) leaves a take left unsettled by an outage as it was.
+refused ``send_batch`` (a bad ``n``) leaves a take left unsettled by an outage as it was. A late
+``renew`` (its hold ran out and another taker took the take over) never takes work back. A
+provider that raises (a timeout) ends the take with what was decided settled and the rest back
+in the queue at once. An unsettled take still unpacks as ``tickets, confirmed, released,
+receipts``.
 """
 
 from __future__ import annotations
@@ -235,3 +239,21 @@ def test_a_provider_that_raises_keeps_what_the_take_decided(
     assert phone == {"m1": 1, "m2": 1, "m3": 1} and len(out) == 0
     assert sorted((r.key, r.status, r.attempts) for r in receipts) == [
         ("k1", "delivered", 1), ("k2", "delivered", 1), ("k3", "delivered", 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_unsettled_take_unpacks_as_the_four_tuple_it_was(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    inner, dead = _queues(backend, tmp_path, request)
+    out = Faulty(inner)
+    sender = _sender(out, dead, Counter())
+    out.put(message(1))
+    out.down = True
+    with pytest.raises(QueueUnavailable):
+        sender.send_batch(10)
+    assert sender.unsettled is not None
+    tickets, confirmed, released, receipts = sender.unsettled
+    assert tickets == sender.unsettled.tickets and len(tickets) == 1
+    assert (confirmed, released) == (["k1|t1"], [])
+    assert [(r.key, r.status) for r in receipts] == [("k1", "delivered")]

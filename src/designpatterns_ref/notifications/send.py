@@ -79,7 +79,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,11 @@ class Settlement:
     invalid: list[str] = field(default_factory=list)
     dead: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     again: list[tuple[dict[str, Any], str, float]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        """``tickets, confirmed, released, receipts``: unpacked as :attr:`Sender.unsettled`
+        was when it was that 4-tuple (the writes still to make are the other fields)."""
+        return iter((self.tickets, self.confirmed, self.released, self.receipts))
 
 
 class Sender:
