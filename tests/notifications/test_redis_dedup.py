@@ -155,8 +155,8 @@ def message(i: int) -> dict[str, Any]:
             "lane": "normal"}  # fmt: skip
 
 
-class Crash(Exception):
-    """The worker process dies here."""
+class Crash(BaseException):
+    """The worker process dies here (no handler of the sender runs: not an ``Exception``)."""
 
 
 def worker(redis_url: str, name: str, consumer: str, phone: Counter[str], **kw: Any) -> Any:

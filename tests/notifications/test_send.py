@@ -24,8 +24,8 @@ from designpatterns_ref.notifications import (
 )
 
 
-class Crash(Exception):
-    """The worker process dies here."""
+class Crash(BaseException):
+    """The worker process dies here (no handler of the sender runs: not an ``Exception``)."""
 
 
 class CrashingProvider:

@@ -84,7 +84,9 @@ class Queue(Protocol):
     meanwhile), ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
     (a delayed one, or on SQLite a leased one) becomes takeable, None when none waits:
     :meth:`Pipeline.run <designpatterns_ref.notifications.Pipeline.run>` jumps a simulated clock
-    there when a round moves nothing. Every queue of this family has all of these.
+    there when a round moves nothing. Every queue of this family has all of these; ``renew`` is
+    optional for a queue from elsewhere (:func:`check_queue` does not ask for it): the sender
+    takes a queue without it to hold a taken item until it is acked, as a memory queue does.
     """
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None: ...
@@ -110,16 +112,7 @@ class Queue(Protocol):
     def __len__(self) -> int: ...
 
 
-QUEUE_METHODS = (
-    "put",
-    "put_many",
-    "take",
-    "renew",
-    "ack",
-    "ack_settled",
-    "next_due",
-    "__len__",
-)
+QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "__len__")
 
 
 def check_queue(where: str, name: str, queue: object) -> None:
@@ -357,6 +350,9 @@ class SQLiteQueue:
                 f"SQLiteQueue: cannot open path={shown(path)} with name={shown(name)}: {exc}"
             ) from None
         self._db = db
+        #: The lease end this queue set on each row it took and has not acked: its fence, so
+        #: a late renew leaves a row another taker has taken since as it is.
+        self._held: dict[int, float] = {}
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
         """Add ``item`` (stored as JSON: what JSON cannot hold is refused) to ``lane``, due at
@@ -408,6 +404,7 @@ class SQLiteQueue:
                 raise
         except sqlite3.Error as exc:  # locked by another writer, disk full, closed
             raise QueueUnavailable(f"SQLiteQueue.take: {shown(self.path)}: {exc}") from exc
+        self._held.update((r[0], now + self.lease) for r in rows)
         return [(r[0], json.loads(r[1])) for r in rows]
 
     @staticmethod
@@ -420,22 +417,33 @@ class SQLiteQueue:
                 )
 
     def renew(self, tickets: Sequence[Hashable], now: float) -> None:
-        """Lease the taken items again, ``lease`` seconds from ``now``, in one transaction (an
-        unknown ticket, or an item no longer leased, is left as it is), so a take that lasts
-        longer than the lease is not served to another taker meanwhile; a store that cannot run
-        it raises :class:`~.base.QueueUnavailable`, with nothing renewed."""
+        """Lease the taken items again, ``lease`` seconds from ``now``, in one transaction, so
+        a take that lasts longer than the lease is not served to another taker meanwhile; a
+        store that cannot run it raises :class:`~.base.QueueUnavailable`, with nothing renewed.
+
+        Only a row still under the lease this queue set (taken by it, and not taken by another
+        taker since its lease ran out: the lease end is the fence) is renewed; an unknown
+        ticket, an acked row, or one another taker has taken over is left as it is."""
         where = "SQLiteQueue.renew"
         self._tickets(where, tickets)
         check_now(where, now)
+        held = {t: self._held[t] for t in cast(Sequence[int], tickets) if t in self._held}
+        renewed: dict[int, float] = {}  # never shortened: a lease ends at the later of the two
+        update = f"UPDATE {self._table} SET leased = ? WHERE id = ? AND leased = ?"
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                update = (
-                    f"UPDATE {self._table} SET leased = max(leased, ?) WHERE id = ? AND leased > 0"
-                )
-                self._db.executemany(update, [(now + self.lease, t) for t in tickets])
+                for t, fence in held.items():
+                    end = max(fence, now + self.lease)
+                    if self._db.execute(update, (end, t, fence)).rowcount:
+                        renewed[t] = end
         except sqlite3.Error as exc:  # the transaction rolled back: nothing was renewed
             raise QueueUnavailable(f"{where}: {shown(self.path)}: {exc}") from exc
+        for t in held:  # a row lost to another taker, or acked, is no longer this queue's
+            if t in renewed:
+                self._held[t] = renewed[t]
+            else:
+                del self._held[t]
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good, in one transaction (an unknown ticket deletes nothing);
@@ -448,6 +456,8 @@ class SQLiteQueue:
                 self._db.executemany(delete, [(t,) for t in tickets])
         except sqlite3.Error as exc:  # the transaction rolled back: nothing was acked
             raise QueueUnavailable(f"SQLiteQueue.ack: {shown(self.path)}: {exc}") from exc
+        for t in tickets:
+            self._held.pop(cast(int, t), None)
 
     def ack_settled(
         self,

@@ -128,6 +128,21 @@ return n
 # entry may lie behind many fresh ones). ARGV: now, n, group, consumer, idle ms. Returns a flat
 # list: lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no
 # fields, or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
+#: Reset the idle time of those of ARGV[3..] still pending for this consumer (ARGV[2]) in the
+#: group ARGV[1] of the stream KEYS[1]; an entry another consumer has taken over, or acked, is
+#: left as it is. Returns how many were renewed.
+_RENEW = """
+local renewed = 0
+for i = 3, #ARGV do
+  local mine = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #mine > 0 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    renewed = renewed + 1
+  end
+end
+return renewed
+"""
+
 _TAKE = (
     _PROMOTE
     + """
@@ -204,6 +219,7 @@ class RedisStreamQueue:
         self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
+        self._renew = self.r.register_script(_RENEW)
         with _unavailable("RedisStreamQueue", self.name):
             self._make_group()
 
@@ -351,12 +367,14 @@ class RedisStreamQueue:
             pipe.xdel(stream, *ids)
 
     def renew(self, tickets: Sequence[Hashable], now: float) -> None:
-        """Reset the idle time of the taken messages (``XCLAIM ... 0 ... JUSTID`` to this
-        consumer, one per stream, in one round trip), so a take that lasts longer than
+        """Reset the idle time of the taken messages still pending for this consumer
+        (``XCLAIM ... 0 ... JUSTID`` of each one ``XPENDING`` still lists under this consumer:
+        one script call per stream, in one round trip), so a take that lasts longer than
         ``claim_idle`` is not reclaimed by another consumer while this one is still at it
-        (``now`` is checked, not used: the idle time is the server's). An acked message is
-        left as it is. A server that is down raises
-        :class:`~designpatterns_ref.notifications.QueueUnavailable`."""
+        (``now`` is checked, not used: the idle time is the server's). A message acked, or
+        taken over by another consumer meanwhile (a renewal that came too late), is left as it
+        is: a late renewal never takes work back from the consumer now at it. A server that is
+        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`."""
         where = "RedisStreamQueue.renew"
         checked = self._tickets(where, tickets)
         check_now(where, now)
@@ -365,11 +383,15 @@ class RedisStreamQueue:
             per_stream.setdefault(stream, []).append(msg_id)
         if not per_stream:
             return
-        pipe = self.r.pipeline(transaction=False)
-        for stream, ids in per_stream.items():
-            pipe.xclaim(stream, self.group, self.consumer, 0, ids, justid=True)
+
+        def run() -> list[Any]:
+            pipe = self.r.pipeline(transaction=False)
+            for stream, ids in per_stream.items():
+                self._renew(keys=[stream], args=[self.group, self.consumer, *ids], client=pipe)
+            return cast(list[Any], pipe.execute())
+
         with _unavailable(where, self.name):
-            self._regrouped(pipe.execute)
+            self._regrouped(run)
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """XACK and XDEL the taken messages in one round trip (an unknown ticket: nothing)."""

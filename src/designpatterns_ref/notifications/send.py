@@ -32,18 +32,27 @@ replay that sends again: the one window where the phone sees a message twice (at
 never lost). Settling a take at a time widens that window from one message to every message of
 the take the provider had taken before the crash (at most the take's size).
 
-An outage is not a crash. The loop over the take only decides the fates; the writes they need
-(a copy put back in the queue for a retry or a busy claim, a dead letter, ``on_invalid``) wait
-in a :class:`Settlement` and are made after the loop, in that order, then the settle and ack
+An outage is not a crash. The loop over the take only decides the fates; the writes they need (a
+copy put back in the queue for a retry or a busy claim, a dead letter, ``on_invalid``) wait in a
+:class:`Settlement` and are made after the loop, in that order, then the settle and ack
 (``ack_settled``). A write that fails while the sender lives on (the store down or stalled:
-:class:`~.base.QueueUnavailable`; any error of ``on_invalid``) leaves what is not done yet in
-:attr:`Sender.unsettled`, and the next :meth:`Sender.send_batch` goes on from there before it
-takes anything new: each write is made once (a store that raises changed nothing), and the
-take's messages are marked delivered and acked, and recorded, once the store answers again,
-instead of being served again and sent a second time once their claims run out. A dedup window
-that fails mid-take (the claims, or their renewal) ends the take there: the messages not reached
-yet go back to the queue unchanged, due now (their claims released), and the part done is
-settled as above.
+:class:`~.base.QueueUnavailable`, or ``on_invalid`` failing with the store's connection error or
+timeout) leaves what is not done yet in :attr:`Sender.unsettled`, and the next
+:meth:`Sender.send_batch` goes on from there before it takes anything new: each write is made once
+(a store that raises changed nothing), and the take's messages are marked delivered and acked, and
+recorded, once the store answers again, instead of being served again and sent a second time once
+their claims run out. That holds for an outage shorter than the claims' lease and the queue's hold
+on the take (``claim_idle``, ``lease``): the take is not renewed while the store is down, so once an
+outage outlasts them another sender may be served the take (a Redis ``XAUTOCLAIM``, a SQLite lease
+run out) before this one settles it, and it finds the claims run out and sends the messages again
+(at least once still: nothing is lost). Any other error of ``on_invalid`` (a fault of the hook,
+which trying again would not mend) is logged with its traceback on the
+``designpatterns_ref.notifications`` logger and that token is left as it is: the take goes on, so
+one token the hook cannot handle never stops the sends. A dedup window that fails mid-take (the
+claims, or their renewal), or a provider call that raises anything but
+:class:`~.base.NotificationError` (a timeout, a connection error), ends the take there and raises:
+the messages not reached yet go back to the queue unchanged, due now (their claims released), and
+the part done is settled as above.
 
 A take may take longer to send than the claims' lease, or than the queue holds a taken item
 for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
@@ -65,10 +74,12 @@ Complexity: O(1) per message; two dedup calls per take, plus two per renewal.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import sys
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +96,21 @@ from designpatterns_ref.notifications.base import (
     check_seed,
 )
 from designpatterns_ref.notifications.providers import SimulatedProvider
-from designpatterns_ref.notifications.queues import Queue
+from designpatterns_ref.notifications.queues import Queue, check_take
 
 __all__ = ["Deliverer", "Sender", "Settlement", "backoff"]
+
+log = logging.getLogger("designpatterns_ref.notifications")
+
+
+def _outage(exc: BaseException) -> bool:
+    """Is ``exc`` the store down or stalled (:class:`~.base.QueueUnavailable`, an OS-level
+    connection error, or a Redis client's connection error or timeout): worth trying again
+    later, unlike a fault of the hook itself?"""
+    if isinstance(exc, QueueUnavailable | OSError):
+        return True
+    errors = sys.modules.get("redis.exceptions")  # loaded only if a Redis client is in use
+    return errors is not None and isinstance(exc, errors.ConnectionError | errors.TimeoutError)
 
 
 def _hold(queue: object) -> float:
@@ -127,6 +150,11 @@ class Settlement:
     invalid: list[str] = field(default_factory=list)
     dead: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     again: list[tuple[dict[str, Any], str, float]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        """``tickets, confirmed, released, receipts``: unpacked as :attr:`Sender.unsettled`
+        was when it was that 4-tuple (the writes still to make are the other fields)."""
+        return iter((self.tickets, self.confirmed, self.released, self.receipts))
 
 
 class Sender:
@@ -168,11 +196,11 @@ class Sender:
                 )
         check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
         for label, queue in (("outgoing", outgoing), ("dead", dead)):
-            methods = ("put", "take", "renew", "ack", "ack_settled")
+            methods = ("put", "take", "ack", "ack_settled")  # renew is optional (_renew)
             if not all(callable(getattr(queue, a, None)) for a in methods):
                 raise NotificationError(
-                    f"{where}: {label}={shown(queue)} must be a queue with put, take, renew, ack "
-                    "and ack_settled"
+                    f"{where}: {label}={shown(queue)} must be a queue with put, take, ack and "
+                    "ack_settled"
                 )
         check_callable(where, "clock", clock)
         check_callable(where, "record", record)
@@ -199,9 +227,10 @@ class Sender:
         """Send up to ``n`` due messages; return how many were taken.
 
         A take whose end failed (a write or the settle: :class:`~.base.QueueUnavailable`, or
-        an error of ``on_invalid``) is finished first (:attr:`unsettled`); while that still
-        fails, this raises it again and takes nothing."""
+        ``on_invalid`` finding the store down) is finished first (:attr:`unsettled`); while
+        that still fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
+        check_take("Sender.send_batch", n, now)  # a refused call changes nothing
         if self.unsettled is not None:
             self._settle(self.unsettled)
         batch = self.outgoing.take(n, now)
@@ -215,8 +244,10 @@ class Sender:
 
         The loop only decides; every write its fates need (a re-queued copy, a dead letter,
         ``on_invalid``) waits in the :class:`Settlement` for :meth:`_settle`. A window that
-        fails (the claims, or their renewal) ends the take there: the messages not reached yet
-        go back to the queue as they were, and the part already done is settled."""
+        fails (the claims, or their renewal), or a provider that raises anything but
+        :class:`~.base.NotificationError`, ends the take there: the messages not reached yet
+        (the one the provider failed on too) go back to the queue as they were, and the part
+        already done is settled; then the error is raised."""
         providers = self.providers
         latest = self._newest(msgs)
         early: list[str | None] = []  # the fates decided without the dedup window
@@ -265,6 +296,9 @@ class Sender:
                         answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
                     except NotificationError:  # a message no provider could ever be sent
                         answer = "malformed"  # (a body not valid UTF-8): a dead letter
+                    except Exception:  # any other failure (a timeout): end the take here
+                        self._stop(s, msgs[i:], live[k - 1 :])
+                        raise
                     if answer == "ok":
                         s.confirmed.append(m["id"])
                         sent.add(m["id"])
@@ -278,9 +312,10 @@ class Sender:
         self._settle(s)
 
     def _stop(self, s: Settlement, rest: list[dict[str, Any]], unsent: list[str]) -> None:
-        """End a take whose dedup window failed: ``rest`` (the messages not reached) goes back
-        to the queue unchanged, due now, the claims of ``unsent`` are released, and the take is
-        settled (:meth:`_settle`: kept for the next take if the store is still down)."""
+        """End a take whose dedup window or provider failed: ``rest`` (the messages not
+        reached) goes back to the queue unchanged, due now, the claims of ``unsent`` are
+        released, and the take is settled (:meth:`_settle`: kept for the next take if the store
+        is still down)."""
         s.again.extend((m, m["lane"], 0.0) for m in rest)
         s.released.extend(unsent)
         self._settle(s)
@@ -297,12 +332,18 @@ class Sender:
     def _settle(self, s: Settlement) -> None:
         """End the take: its writes in order (``on_invalid`` calls, dead letters, re-queued
         copies), then settle and ack it, then record its receipts. Each write is dropped from
-        ``s`` once done; a write that fails (raises) keeps ``s`` in :attr:`unsettled`, with
-        what is left, and raises: the next :meth:`send_batch` goes on from there first, so
-        each write is made once and the take's sends are marked delivered."""
+        ``s`` once done (an ``on_invalid`` that fails other than with the store down is logged
+        and dropped too); a write that fails with the store down keeps ``s`` in
+        :attr:`unsettled`, with what is left, and raises: the next :meth:`send_batch` goes on
+        from there first, so each write is made once and the take's sends are marked delivered."""
         self.unsettled = s
         while s.invalid:
-            self.on_invalid(s.invalid[0])
+            try:
+                self.on_invalid(s.invalid[0])
+            except Exception as exc:
+                if _outage(exc):
+                    raise
+                log.exception("on_invalid(%r) failed; the token is left as it is", s.invalid[0])
             del s.invalid[0]
         while s.dead:
             item, lane = s.dead[0]
@@ -319,14 +360,16 @@ class Sender:
 
     def _renew(self, live: list[str], claims: list[str], k: int, s: Settlement) -> None:
         """Renew the claims still needed (those sent and those still to send), in one call, and
-        the queue's hold on the take (``outgoing.renew``); a message still to send whose claim
-        was lost gets the new answer, as a fresh claim would."""
+        the queue's hold on the take (``outgoing.renew``, if the queue has one: a queue without
+        it is taken to hold a taken item until it is acked, as a memory queue does); a message
+        still to send whose claim was lost gets the new answer, as a fresh claim would."""
         ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
         answers = self.dedup.extend([*s.confirmed, *(live[j] for j in ahead)])
         for j, answer in zip(ahead, answers[len(s.confirmed) :], strict=True):
             claims[j] = answer
-        now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
-        self.outgoing.renew(s.tickets, now)
+        renew = getattr(self.outgoing, "renew", None)
+        if callable(renew):  # a queue without renew holds a taken item until it is acked
+            renew(s.tickets, read_seconds(self.clock, NotificationError, "Sender.send_batch"))
 
     def _refused(
         self, s: Settlement, m: dict[str, Any], answer: str, attempts: int, now: float

@@ -14,7 +14,9 @@ a pause that starts at 0.05 s and doubles up to 1 s, for as long as the outage l
 time spent waiting does not count as idle (work may be waiting on the server); a take the
 outage interrupted (at its claims, their renewal, a copy put back, a dead letter, the invalid
 token's ``SADD`` or the settle) is finished first when the server answers again, each write
-once, so an outage, unlike a kill, sends nothing twice. Kill it with SIGKILL at any moment:
+once, so an outage shorter than ``--claim-idle`` and ``--lease``, unlike a kill, sends nothing
+twice; a longer one may let another worker's ``XAUTOCLAIM`` take the take over before this one
+settles it, and that worker sends it again, as after a kill. Kill it with SIGKILL at any moment:
 the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a replay of a
 delivered message is dropped, a message whose claim the dead worker held is sent once the
 ``--lease`` runs out, and only a kill between a provider's ok and the take's settle
@@ -22,7 +24,7 @@ shows messages twice on the phone: those of that take the provider had taken, at
 (64). A kill leaves claims that hold the messages for ``--lease`` anyway, so ``--claim-idle``
 is the lease unless given. A take slower than the lease or than ``--claim-idle`` is fine: every
 half of the shorter of the two its claims are renewed (one script call) and its pending entries
-are claimed again by this worker (``XCLAIM ... JUSTID``: their idle time starts again), so no
+still its own are claimed again by it (``XCLAIM ... JUSTID``: their idle time starts again), so no
 other worker takes the take over while this one sends it, as long as each provider call stays
 under that half (1 s with the defaults). Collapse keys are applied as in one process when the
 producing :class:`~.pipeline.Pipeline` records them where the workers read them,
