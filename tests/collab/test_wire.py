@@ -188,6 +188,15 @@ def _outcome(decode: Callable[[bytes], list[Op]], data: bytes) -> list[Op] | str
 CHUNKS = st.integers(1, 24) | st.just(_records._CHUNK)
 
 
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` of ``data`` and the position after it, read byte by byte."""
+    n = shift = 0
+    while data[pos] & 0x80:
+        n |= (data[pos] & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+    return n | data[pos] << shift, pos + 1
+
+
 def _fields(data: bytes) -> tuple[list[bytes], bytes, int, list[int]]:
     """The agent names, the text block, the operation count and the record values of the
     update ``data`` (an independent walk of the layout, as in :func:`_flag_bytes`)."""
@@ -195,12 +204,7 @@ def _fields(data: bytes) -> tuple[list[bytes], bytes, int, list[int]]:
 
     def varint() -> int:
         nonlocal pos
-        n = shift = 0
-        while data[pos] & 0x80:
-            n |= (data[pos] & 0x7F) << shift
-            pos, shift = pos + 1, shift + 7
-        n |= data[pos] << shift
-        pos += 1
+        n, pos = _read_varint(data, pos)
         return n
 
     def raw() -> bytes:
@@ -478,47 +482,17 @@ def test_bad_messages_name_what_is_wrong(data: bytes, message: str) -> None:
         decode_ops(data)
 
 
-def _flag_bytes(data: bytes) -> list[int]:
-    """Where the flags byte of each record of the update ``data`` is: an independent walk over
-    the layout the module docstring gives (every field a varint, origins and target two each)."""
-    pos = 6
+def _record_walk(data: bytes) -> tuple[list[int], list[tuple[int, int]]]:
+    """Where the flags byte of each record of the update ``data`` is, and where each of its
+    varints starts and ends (the flags bytes, counts and string lengths included): an
+    independent walk over the layout the module docstring gives (every field a varint, origins
+    and target two each)."""
+    pos, starts, spans = 6, [], []
 
     def varint() -> int:
         nonlocal pos
-        n = shift = 0
-        while data[pos] & 0x80:
-            n |= (data[pos] & 0x7F) << shift
-            pos, shift = pos + 1, shift + 7
-        n |= data[pos] << shift
-        pos += 1
-        return n
-
-    for _ in range(varint() + 1):  # each name of the agent table, then the text block
-        length = varint()
-        pos += length
-    starts = []
-    for _ in range(varint()):
-        starts.append(pos)
-        flags = varint()
-        for _ in range(4 + (2 if flags & 1 else 2 * bin(flags & 6).count("1"))):
-            varint()
-    assert pos == len(data) - 4
-    return starts
-
-
-def _varint_spans(data: bytes) -> list[tuple[int, int]]:
-    """Where each varint of the update ``data`` starts and ends (the flags bytes, counts and
-    string lengths included; the same independent walk as :func:`_flag_bytes`)."""
-    pos, spans = 6, []
-
-    def varint() -> int:
-        nonlocal pos
-        start, n, shift = pos, 0, 0
-        while data[pos] & 0x80:
-            n |= (data[pos] & 0x7F) << shift
-            pos, shift = pos + 1, shift + 7
-        n |= data[pos] << shift
-        pos += 1
+        start = pos
+        n, pos = _read_varint(data, pos)
         spans.append((start, pos))
         return n
 
@@ -526,11 +500,22 @@ def _varint_spans(data: bytes) -> list[tuple[int, int]]:
         length = varint()
         pos += length
     for _ in range(varint()):
+        starts.append(pos)
         flags = varint()
         for _ in range(4 + (2 if flags & 1 else 2 * bin(flags & 6).count("1"))):
             varint()
     assert pos == len(data) - 4
-    return spans
+    return starts, spans
+
+
+def _flag_bytes(data: bytes) -> list[int]:
+    """Where the flags byte of each record of the update ``data`` is (:func:`_record_walk`)."""
+    return _record_walk(data)[0]
+
+
+def _varint_spans(data: bytes) -> list[tuple[int, int]]:
+    """Where each varint of the update ``data`` starts and ends (:func:`_record_walk`)."""
+    return _record_walk(data)[1]
 
 
 def _padded(data: bytes, span: tuple[int, int], extra: int) -> bytes:
