@@ -16,6 +16,7 @@ import math
 import os
 import pkgutil
 import signal
+import sys
 import threading
 import types
 from collections import deque
@@ -123,22 +124,38 @@ class _TooSlow(BaseException):
 
 
 @contextmanager
-def _watchdog(seconds: float) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` (main thread only; elsewhere, no watchdog)."""
+def _watchdog(seconds: float) -> Iterator[list[bool]]:
+    """Interrupt the block after ``seconds`` of this process's CPU time (main thread only).
+
+    CPU time, not wall time: a busy machine stretches wall time but not the work a call
+    does, and unbounded work is what this catches. The yielded list holds ``True`` once the
+    watchdog has fired, so a caller still sees it when the interrupt landed somewhere that
+    swallows exceptions (a weakref callback or a ``__del__`` during the call: Python reports
+    those as unraisable, and this block keeps such a report out of pytest's hook).
+    """
+    fired = [False]
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        yield
+        yield fired
         return
 
     def fire(signum: int, frame: object) -> None:
+        fired[0] = True
         raise _TooSlow
 
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def unraisable(info: sys.UnraisableHookArgs) -> None:
+        if not isinstance(info.exc_value, _TooSlow):
+            previous_hook(info)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
+    previous = signal.signal(signal.SIGPROF, fire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
-        yield
+        yield fired
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+        sys.unraisablehook = previous_hook
 
 
 def _show(value: Any) -> str:
@@ -164,12 +181,16 @@ def _try_here(errors: tuple[type[BaseException], ...], entry: Entry, value: Any)
     obj = entry.make() if entry.make is not None else None
     snap = entry.snapshot or state_of
     before = snap(obj)
+    slow = f"{entry.name}({_show(value)}): took over {CALL_SECONDS} CPU s (unbounded work?)"
+    fired = [False]
     try:
-        with _watchdog(CALL_SECONDS):
+        with _watchdog(CALL_SECONDS) as fired:
             entry.call(obj, value)
     except _TooSlow:
-        return f"{entry.name}({_show(value)}): took over {CALL_SECONDS} s (unbounded work?)"
+        return slow
     except errors as exc:
+        if fired[0]:
+            return slow
         if not str(exc).strip():
             return f"{entry.name}({_show(value)}): {type(exc).__name__} with an empty message"
         if snap(obj) != before:
@@ -177,7 +198,7 @@ def _try_here(errors: tuple[type[BaseException], ...], entry: Entry, value: Any)
         return None
     except Exception as exc:
         return f"{entry.name}({_show(value)}): {type(exc).__name__}: {exc!s:.200}"
-    return None
+    return slow if fired[0] else None
 
 
 IDS = [f"{family}:{entry.name}" for family, _, entry in REGISTERED]
@@ -265,3 +286,25 @@ def test_the_watchdog_stops_unbounded_work() -> None:
             pass
     with _watchdog(0.05):
         pass  # a block that finishes in time is left alone, and the timer is cleared
+
+
+def test_the_watchdog_firing_where_exceptions_are_swallowed_still_counts() -> None:
+    class Slow:
+        def __del__(self) -> None:  # an interrupt here is unraisable: Python swallows it
+            while True:
+                pass
+
+    hook = sys.unraisablehook
+    with _watchdog(0.05) as fired:
+        del_me = Slow()
+        del del_me
+    assert fired == [True]
+    assert sys.unraisablehook is hook
+
+
+def test_the_watchdog_counts_cpu_time_not_waiting() -> None:
+    import time
+
+    with _watchdog(0.05) as fired:
+        time.sleep(0.3)  # a busy machine stretches wall time; the work done is what counts
+    assert fired == [False]
