@@ -12,6 +12,7 @@ import pytest
 
 from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
 from designpatterns_ref.boundaries.scan import Unparsable
+from designpatterns_ref.cli import main
 from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
@@ -343,3 +344,34 @@ def test_a_module_without_source_is_known_but_its_imports_are_not(tmp_path: Path
     assert [p.message.split(":")[0] for p in g.problems] == [
         "no Python source (an extension module or bytecode)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("link", "to"),
+    [("pkg/bad", "bad"), ("pkg/bad.py", "bad.py"), ("pkg/self", "."), ("pkg/sub/up", ".."),
+     ("pkg/ns/loop", "."), ("pkg/sub/deep/again", "../../sub")],
+)  # fmt: skip
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_a_symbolic_link_loop_is_a_problem_and_every_directory_is_listed_once(
+    tmp_path: Path, link: str, to: str, use_cache: bool
+) -> None:
+    """A link to itself (which cannot be followed) or back up its own tree (which Python would
+    follow forty levels deep) neither crashes discovery nor multiplies the modules: the graph
+    is that of the tree without the link, with one problem naming the link; the command line
+    check reports it as a warning, not as a traceback."""
+    files = {**BASE, "pkg/a.py": "import pkg.b\n", "pkg/ns/": ""}
+    write_tree(tmp_path / "plain", files)
+    expected = build_graph(["pkg"], [tmp_path / "plain"], jobs=1)
+    root = write_tree(tmp_path / "linked", files)
+    os.symlink(to, root / link)
+    cache = FileCache(tmp_path / "c.bin") if use_cache else None
+    g = build_graph(["pkg"], [root], cache=cache, jobs=1)
+    assert g.modules.keys() == expected.modules.keys() and edges(g) == edges(expected)
+    assert [Path(p.path).name for p in g.problems] in ([], [Path(link).name])
+    if "ns" not in link:  # a loop below a folder without Python code is never listed
+        assert [Path(p.path).name for p in g.problems] == [Path(link).name]
+    (root / "pyproject.toml").write_text(
+        '[tool.dpref.boundaries]\npackages = ["pkg"]\nroots = ["."]\ncache = ""\n'
+        '[tool.dpref.boundaries.components."pkg.*"]\n'
+    )
+    assert main(["boundaries", "check", str(root), "--no-todo"]) == 0

@@ -302,14 +302,48 @@ def _scan(directory: str, seen: dict[str, int] | None) -> list[os.DirEntry[str]]
         return list(it)
 
 
-def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
+def _identity(directory: str) -> tuple[int, int] | None:
+    """The ``(st_dev, st_ino)`` of ``directory`` (None when it cannot be read): two paths to
+    one directory (through a symbolic link) have the same identity."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _is(entry: os.DirEntry[str], kind: str, problems: list[Problem] | None) -> bool:
+    """Whether ``entry`` is a file (``kind`` "file") or a directory, following links; False,
+    with a problem, when that cannot be told (a symbolic link to itself, or a loop of them)."""
+    try:
+        return entry.is_file() if kind == "file" else entry.is_dir()
+    except OSError as exc:
+        if problems is not None:
+            problems.append(Problem(entry.path, 0, f"cannot be read: {exc.strerror}"))
+        return False
+
+
+def _has_python(
+    directory: str, seen: dict[str, int] | None, visited: set[tuple[int, int]] | None = None
+) -> bool:
+    """Whether ``directory`` or a folder below it holds a module file; each directory is
+    looked at once (``visited``), so a symbolic link back up the tree ends the walk."""
+    visited = set() if visited is None else visited
+    identity = _identity(directory)
+    if identity is None or identity in visited:
+        return False
+    visited.add(identity)
     try:
         entries = _scan(directory, seen)
     except OSError:
         return False
     if any(e.name.endswith(SUFFIXES) for e in entries):
         return True
-    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if _folder(e.name))
+    return any(
+        _is(e, "dir", None) and _has_python(e.path, seen, visited)
+        for e in entries
+        if _folder(e.name)
+    )
 
 
 #: What a name is in a search path: ``("package", __init__.py)``, ``("module", file.py)`` or
@@ -337,10 +371,10 @@ def _listing(
     ranked: dict[str, tuple[int, str]] = {}
     for e in named:
         for stem, rank in _stems(e.name):
-            if rank < ranked.get(stem, (len(SUFFIXES), ""))[0] and e.is_file():
+            if rank < ranked.get(stem, (len(SUFFIXES), ""))[0] and _is(e, "file", problems):
                 ranked[stem] = (rank, e.path)
     files = {stem: path for stem, (_, path) in ranked.items()}
-    dirs = {e.name: e.path for e in named if _folder(e.name) and e.is_dir()}
+    dirs = {e.name: e.path for e in named if _folder(e.name) and _is(e, "dir", problems)}
     return files, dirs
 
 
@@ -411,9 +445,23 @@ def _add(
     packages: set[str],
     problems: list[Problem],
     seen: dict[str, int] | None,
+    visited: set[tuple[int, int]],
 ) -> None:
-    """Record ``name`` as ``found`` and, for a package, everything below it."""
+    """Record ``name`` as ``found`` and, for a package, everything below it.
+
+    A package directory is listed once (``visited`` holds the ``(st_dev, st_ino)`` of each
+    one listed): a symbolic link back to a directory already listed (``pkg/self -> .``) is a
+    problem, not a copy of the tree below it under a new name, forty levels deep.
+    """
     kind, where = found
+    if kind != "module":
+        folders = [os.path.dirname(where)] if isinstance(where, str) else where
+        identities = [_identity(d) for d in folders]
+        if any(i is not None and i in visited for i in identities):
+            why = f"skipped: {name} is a directory already listed (a symbolic link back to it)"
+            problems.append(Problem(folders[0], 0, why))
+            return
+        visited.update(i for i in identities if i is not None)
     if isinstance(where, str):
         modules[name] = where
         if is_sourceless(where):
@@ -432,7 +480,7 @@ def _add(
             continue
         child = _find(f"{name}.{stem}", listings, stem, problems, seen)
         if child is not None:
-            _add(f"{name}.{stem}", child, modules, packages, problems, seen)
+            _add(f"{name}.{stem}", child, modules, packages, problems, seen, visited)
 
 
 def discover(
@@ -477,5 +525,5 @@ def discover(
         where = found[1]
         path = [os.path.dirname(where)] if isinstance(where, str) else where
     assert found is not None
-    _add(package, found, modules, packages, problems, seen)
+    _add(package, found, modules, packages, problems, seen, set())
     return modules, packages, problems
