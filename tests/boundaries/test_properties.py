@@ -19,7 +19,7 @@ from designpatterns_ref.boundaries import (
     find_violations,
     shortest_cycle,
 )
-from designpatterns_ref.boundaries.rules import _cycles_within, _groups
+from designpatterns_ref.boundaries.rules import _cycles_within, _groups, bind
 from designpatterns_ref.boundaries.run import _may_still_occur
 
 
@@ -240,18 +240,19 @@ def test_the_cycle_through_each_edge_is_the_per_edge_search(edges: set[tuple[str
         assert _cycles_within(adjacency, group) == expected
 
 
-MODULES = ["p.a", "p.a.m", "p.b", "p.b.m", "p.c", "p.c.m"]
+MODULES = ["p", "p.u", "p.a", "p.a.m", "p.b", "p.b.m", "p.c", "p.c.m"]  # p, p.u: no owner
 UNREAD_CONFIG = {
-    "packages": ["p"], "cache": "", "components": {"p.*": {"depends_on": ["*"]}},
+    "packages": ["p"], "cache": "", "components": {"p.a": {"depends_on": ["*"]},
+                                                   "p.b": {}, "p.c": {"depends_on": []}},
     "layers": [{"name": "stack", "layers": ["p.a", "p.b"]}],
     "independence": [{"name": "peers", "modules": ["p.b", "p.c"]}],
 }  # fmt: skip
 
 
 def _graph_of(edges: set[tuple[str, str]], unread: str) -> ImportGraph:
-    files = {m: m.replace(".", "/") + ("/__init__.py" if m.count(".") == 1 else ".py")
+    files = {m: m.replace(".", "/") + ("/__init__.py" if m.count(".") < 2 else ".py")
              for m in MODULES}  # fmt: skip
-    g = ImportGraph({"p": "p/__init__.py", **files}, {"p", "p.a", "p.b", "p.c"})
+    g = ImportGraph(files, {"p", "p.u", "p.a", "p.b", "p.c"})
     for a, b in sorted(edges):
         g.add(Import(a, b, 1, "module", files[a]))
     g.unread = {unread}
@@ -279,3 +280,56 @@ def test_an_entry_called_fixed_occurs_for_no_content_of_the_unread_file(
             full = _graph_of(edges | {(unread, b) for b in extra}, unread)
             for key in {v.key for v in find_violations(full, cfg)} - seen:
                 assert unknown(key), (key, extra)
+
+
+OWNED = ["p.a", "p.a.m", "p.b", "p.b.m", "p.c"]
+UNOWNED = ["p", "p.u", "p.v"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.tuples(st.sampled_from(OWNED + UNOWNED), st.sampled_from(OWNED + UNOWNED)),
+            max_size=14),
+    st.sets(st.sampled_from(OWNED + UNOWNED), max_size=3),
+)  # fmt: skip
+def test_modules_no_component_owns_pass_their_imports_on(
+    edges: set[tuple[str, str]], late: set[str]
+) -> None:
+    """Oracle: module ``m`` of component ``a`` reaches component ``b`` when a path of imports
+    leads from ``m`` to a module of ``b`` through modules no component owns only (none, for
+    a direct import). The component edges, the dependency violations and the cycles are
+    those of that relation (imports of a kind not included never count)."""
+    owner = {m: m.split(".")[1] for m in OWNED}
+    files = {m: m.replace(".", "/") + ".py" for m in OWNED + UNOWNED}
+    g = ImportGraph(files, {"p", "p.a", "p.b"})
+    for a, b in sorted(edges):
+        if a != b:
+            g.add(Import(a, b, 1, "function" if a in late else "module", files[a]))
+    counted = {(a, b) for a, b in edges if a != b and a not in late}
+    cfg = Config.from_dict({"packages": ["p"], "cache": "", "include": ["module"],
+                            "components": {"p.a": {"depends_on": []}, "p.b": {"depends_on": []},
+                                           "p.c": {"depends_on": ["p.a"]}}})  # fmt: skip
+    reached: set[tuple[str, str]] = set()  # (importer, module of another component)
+    for m in OWNED:
+        todo, seen = [m], {m}
+        while todo:
+            node = todo.pop()
+            for a, b in counted:
+                if a == node and b not in seen:
+                    seen.add(b)
+                    if b in owner:
+                        reached.add((m, b))
+                    else:
+                        todo.append(b)
+    expected = {(owner[m], owner[t]) for m, t in reached if owner[m] != owner[t]}
+    component_edges = bind(cfg, g).component_edges(g, cfg.include)
+    assert {(a, b) for a, bs in component_edges.items() for b in bs} == {
+        (f"p.{a}", f"p.{b}") for a, b in expected
+    }
+    found = find_violations(g, cfg)
+    allowed = {("c", "a")}
+    assert {(v.importer, v.imported) for v in found if v.rule == "dependency"} == {
+        (m, t) for m, t in reached if owner[m] != owner[t] and (owner[m], owner[t]) not in allowed
+    }
+    cycles = {(v.importer[2:], v.imported[2:]) for v in found if v.rule == "cycle"}
+    assert cycles == {(a, b) for a, b in expected if a in _reach(expected, b)}

@@ -269,3 +269,31 @@ def test_a_cycle_recorded_by_an_earlier_version_as_its_chain_stays_recorded(
     assert read_todo(todo) == {("cycle", a, b) for a, b in pinned}
     assert '"shop.a", "shop.b", "shop.a"' not in todo.read_text()
     _joining_import_fails(tmp_path, cfg)
+
+
+def test_a_re_export_in_a_module_no_component_owns_is_no_way_round_the_rules(
+    tmp_path: Path,
+) -> None:
+    """The top ``__init__`` under a ``pkg.*`` pattern belongs to no component. Re-exporting a
+    private name there is a privacy violation of its own; a component importing it depends on
+    what it reaches through it; and the cycle through it is a cycle."""
+    files = {
+        "shop/__init__.py": "from shop.b._private import SECRET\n",
+        "shop/a/__init__.py": "", "shop/a/x.py": "from shop import SECRET\n",
+        "shop/b/__init__.py": "", "shop/b/_private.py": "SECRET = 1\n",
+        "shop/b/user.py": "import shop.a\n",
+    }  # fmt: skip
+    cfg = {"packages": ["shop"], "components": {
+        "shop.*": {"public": ["."], "depends_on": []},
+        "shop.b": {"public": ["."], "depends_on": ["shop.a"]}}}  # fmt: skip
+    found = violations(tmp_path, files, cfg)
+    assert _rules(found) == [
+        ("cycle", "shop.a", "shop.b"),
+        ("cycle", "shop.b", "shop.a"),
+        ("dependency", "shop.a.x", "shop.b._private"),
+        ("privacy", "shop", "shop.b._private.SECRET"),
+    ]
+    dependency = next(v for v in found if v.rule == "dependency")
+    assert dependency.chain == ("shop.a.x", "shop", "shop.b._private")
+    assert dependency.path.endswith("x.py") and dependency.line == 1
+    assert "shop.a.x -> shop -> shop.b._private" in dependency.message

@@ -10,6 +10,11 @@ component holding it. :func:`find_violations` then applies, to every import of a
   lists in ``public``;
 - **dependency** (packwerk): the importer's component must list the target's in ``depends_on``;
 
+A module that no component holds (the top ``__init__`` under a ``pkg.*`` pattern) is glue,
+not a component: what it imports from a component must be public, and a component importing
+it depends on whatever it reaches through such modules (:meth:`Bound.through_unowned`), so a
+re-export there neither hides a dependency nor breaks a cycle;
+
 and, over chains of imports:
 
 - **layers** (import-linter): no module of a lower layer reaches a higher layer; one violation
@@ -60,13 +65,71 @@ class Bound:
     owner: dict[str, str]
 
     def component_edges(self, graph: ImportGraph, kinds: frozenset[str]) -> dict[str, set[str]]:
-        """Component -> the other components it imports."""
+        """Component -> the other components it imports, directly or through modules that no
+        component owns (:meth:`through_unowned`)."""
         out: dict[str, set[str]] = {c: set() for c in self.components}
         for imp in graph.imports:
             a, b = self.owner.get(imp.importer), self.owner.get(imp.imported)
             if a is not None and b is not None and a != b and imp.kind in kinds:
                 out[a].add(b)
+        for first, last, _ in self.through_unowned(graph, kinds):
+            a, b = self.owner[first.importer], self.owner[last.imported]
+            if a != b:
+                out[a].add(b)
         return out
+
+    def through_unowned(
+        self, graph: ImportGraph, kinds: frozenset[str]
+    ) -> list[tuple[Import, Import, tuple[str, ...]]]:
+        """The imports that reach a component through modules no component owns.
+
+        A module outside every component (the top ``__init__`` of a ``pkg.*`` pattern, say)
+        is no boundary of its own: it passes on what it imports. For each import of ``kinds``
+        from an owned module into an unowned one, and each owned module reached from there
+        through unowned modules only: ``(first, last, chain)``, the import into the unowned
+        module, the import out of them, and a shortest chain of modules from the importer to
+        the module reached. A re-export in the top ``__init__`` then neither hides a
+        dependency nor breaks a cycle. One breadth-first search per unowned module imported.
+        """
+        reach: dict[str, dict[str, tuple[Import, tuple[str, ...]]]] = {}
+        out = []
+        for imp in sorted(graph.imports, key=lambda i: (i.path, i.line, i.imported)):
+            if imp.kind not in kinds or imp.importer not in self.owner:
+                continue
+            if imp.imported in self.owner or imp.imported not in graph.modules:
+                continue
+            if imp.imported not in reach:
+                reach[imp.imported] = self._reach(graph, imp.imported, kinds)
+            for last, chain in reach[imp.imported].values():
+                out.append((imp, last, (imp.importer, *chain)))
+        return out
+
+    def _reach(
+        self, graph: ImportGraph, start: str, kinds: frozenset[str]
+    ) -> dict[str, tuple[Import, tuple[str, ...]]]:
+        """Each owned module reached from the unowned ``start`` through unowned modules only:
+        the last import and a shortest chain from ``start`` (breadth first, names in order)."""
+        parent: dict[str, str | None] = {start: None}
+        queue = deque([start])
+        found: dict[str, tuple[Import, tuple[str, ...]]] = {}
+        while queue:
+            node = queue.popleft()
+            for nxt, imps in sorted(graph.edges.get(node, {}).items()):
+                counted = [i for i in imps if i.kind in kinds]
+                if not counted or nxt in parent or nxt in found:
+                    continue
+                if nxt not in self.owner:
+                    parent[nxt] = node
+                    queue.append(nxt)
+                    continue
+                chain = [nxt]
+                step: str | None = node
+                while step is not None:
+                    chain.append(step)
+                    step = parent[step]
+                first = min(counted, key=lambda i: (i.path, i.line))
+                found[nxt] = (first, tuple(reversed(chain)))
+        return found
 
 
 def bind(config: Config, graph: ImportGraph) -> Bound:
@@ -125,28 +188,42 @@ def _is_public(imp: Import, target: Component) -> bool:
     return any(rel == e or rel.startswith(e + ".") for e in public if e != ".")
 
 
+def _where(imp: Import) -> str:
+    kind = "" if imp.kind == "module" else f" ({imp.kind} import)"
+    return f"{imp.importer} imports {imp.target}{kind}"
+
+
 def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
+    """Dependency and privacy. An unowned importer has no dependencies to check, but what it
+    imports from a component must still be public (a re-export in the top ``__init__`` is no
+    way round a component's API); an owned importer depends on whatever it reaches through
+    unowned modules (:meth:`Bound.through_unowned`)."""
     out: list[Violation] = []
     seen: set[tuple[str, str, str, int]] = set()
+
+    def dependency(imp: Import, imported: str, b: str, where: str, chain: tuple[str, ...]) -> None:
+        a = bound.owner[imp.importer]
+        deps = bound.components[a].depends_on
+        once = ("dependency", imp.importer, imported, imp.line)
+        if deps is not None and "*" not in deps and b not in deps and once not in seen:
+            seen.add(once)
+            out.append(Violation(
+                "dependency", imp.importer, imported, imp.path, imp.line,
+                f"{where}: component {a!r} does not depend on {b!r}",
+                f"add {b!r} to components.{a}.depends_on (with the reason), or move the code",
+                chain=chain,
+            ))  # fmt: skip
+
     for imp in graph.imports:
         if imp.kind not in config.include:
             continue
         a, b = bound.owner.get(imp.importer), bound.owner.get(imp.imported)
-        if a is None or b is None or a == b:
+        if b is None or a == b:
             continue
-        source, target = bound.components[a], bound.components[b]
-        deps = source.depends_on
-        where = f"{imp.importer} imports {imp.target}" + (
-            "" if imp.kind == "module" else f" ({imp.kind} import)"
-        )
-        once = ("dependency", imp.importer, imp.imported, imp.line)
-        if deps is not None and "*" not in deps and b not in deps and once not in seen:
-            seen.add(once)
-            out.append(Violation(
-                "dependency", imp.importer, imp.imported, imp.path, imp.line,
-                f"{where}: component {a!r} does not depend on {b!r}",
-                f"add {b!r} to components.{a}.depends_on (with the reason), or move the code",
-            ))  # fmt: skip
+        target = bound.components[b]
+        where = _where(imp)
+        if a is not None:
+            dependency(imp, imp.imported, b, where, ())
         if not _is_public(imp, target):
             shown = ", ".join(target.public or ()) or "nothing"
             out.append(Violation(
@@ -154,6 +231,11 @@ def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violat
                 f"{where}: not in the public API of {b!r} (public: {shown})",
                 f"import it through the public API of {b!r}, or add it to components.{b}.public",
             ))  # fmt: skip
+    for first, last, chain in bound.through_unowned(graph, config.include):
+        b = bound.owner[last.imported]
+        if bound.owner[first.importer] != b:
+            where = f"{_where(first)}, which reaches {last.imported}: {' -> '.join(chain)}"
+            dependency(first, last.imported, b, where, chain)
     return out
 
 
@@ -393,8 +475,12 @@ def _cycle_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Viola
     (or making one) is a new violation even when the group was recorded before."""
     edges = bound.component_edges(graph, config.include)
     first: dict[tuple[str, str], Import] = {}
-    for i in graph.imports:
-        a, b = bound.owner.get(i.importer), bound.owner.get(i.imported)
+    through = [
+        (f, bound.owner[last.imported])
+        for f, last, _ in bound.through_unowned(graph, config.include)
+    ]
+    for i, owned in [(i, bound.owner.get(i.imported)) for i in graph.imports] + through:
+        a, b = bound.owner.get(i.importer), owned
         if i.kind not in config.include or a is None or b is None or a == b:
             continue
         known = first.get((a, b))

@@ -79,11 +79,17 @@ def _may_still_occur(graph: ImportGraph, config: Config) -> Unknown:
     b``: only if some module of ``a`` is unread, or the edge still exists and a component
     holding an unread module is reachable from ``b`` (the way back to ``a`` would pass through
     its unknown imports). So one broken file keeps only the entries it can touch.
+
+    A module no component owns passes its imports on to the modules importing it
+    (:meth:`.rules.Bound.through_unowned`): an unread one makes the imports of every module
+    reaching it through unowned modules unknown as well.
     """
     unread = frozenset(graph.unread)
     if not unread:
         return lambda key: False
     bound = bind(config, graph)
+    through = {a: {b for b in bs if b not in bound.owner} for a, bs in graph.edges.items()}
+    unread = unread | _reaching({m for m in unread if m not in bound.owner}, through)
     holding = {bound.owner[m] for m in unread if m in bound.owner}
     edges = bound.component_edges(graph, config.include)
     reaching = _reaching(unread, {a: set(bs) for a, bs in graph.edges.items()})
