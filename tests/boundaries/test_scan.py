@@ -132,6 +132,34 @@ def test_dynamic_imports_with_keywords_and_an_explicit_absolute_level(tmp_path: 
     assert got == [(2, "pkg.b"), (3, "pkg.sub.c"), (4, "pkg.sub.deep")]
 
 
+def test_an_absolute_dynamic_import_is_followed_whatever_its_package_argument(
+    tmp_path: Path,
+) -> None:
+    """Python ignores ``package`` for an absolute name, so the module imported is known
+    whatever the argument is; a relative name with an unknown anchor is not followed."""
+    source = (
+        "import importlib\n"
+        "importlib.import_module('pkg.b', None)\n"
+        "importlib.import_module('pkg.sub.c', package=__spec__.parent)\n"
+        "importlib.import_module('pkg.sub', anchor)\n"
+        "importlib.import_module('.b', anchor)\n"
+        "importlib.import_module(name='pkg.sub.deep', package=f())\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    got = sorted((i.line, i.imported) for i in g.imports if i.kind == "dynamic")
+    assert got == [(2, "pkg.b"), (3, "pkg.sub.c"), (4, "pkg.sub"), (6, "pkg.sub.deep")]
+
+
+def test_dynamic_imports_in_decorators_are_found(tmp_path: Path) -> None:
+    source = (
+        "import importlib\n"
+        "@importlib.import_module('pkg.b').hook\ndef f(): pass\n"
+        "@__import__('pkg.sub').wrap\nclass C: pass\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    assert sorted((i.line, i.imported) for i in g.imports) == [(2, "pkg.b"), (4, "pkg.sub")]
+
+
 def test_dynamic_relative_to_dunder_name_in_a_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/sub/__init__.py": "import importlib\n"
                             "importlib.import_module('.c', __name__)\n"})  # fmt: skip
@@ -260,6 +288,9 @@ TRICKY_TAILS = [
     "t = '''\nimport pkg.sub.c\n'''\n",
     "class K:\n    import pkg.sub.deep\n\nimportant = 1\n",
     "u = f(import_module('pkg.b'))\n",
+    "@importlib.import_module('pkg.b').hook\n@other\ndef h():\n    pass\n",
+    "@__import__('pkg.sub').wrap\nclass C:\n    pass\n",
+    "@decorator(\n    importlib.import_module('pkg.a')\n)\nasync def k():\n    pass\n",
 ]
 
 

@@ -69,7 +69,7 @@ __all__ = ["FileCache", "Stamp", "is_racy", "read_all", "read_file", "stamp_of"]
 #: The digest in front of the cache file's marshal bytes (xxh3-128, 16 bytes).
 _DIGEST = 16
 
-FORMAT = 4
+FORMAT = 5  # 5: dynamic imports in decorators, absolute names whatever the package
 _PARALLEL_FROM = 200
 
 #: What a file's stamp holds: ``(mtime_ns, size, inode, ctime_ns)``.

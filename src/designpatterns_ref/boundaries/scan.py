@@ -159,9 +159,14 @@ def _dynamic_lines(text: bytes) -> list[int]:
 
 
 def _touches(node: ast.AST, lines: list[int]) -> bool:
+    """Whether ``node`` spans one of ``lines``. A function or class starts at its first
+    decorator, not at its ``def`` or ``class`` line (``@import_module("x").hook``)."""
     start = getattr(node, "lineno", None)
     if start is None:
         return True
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        start = min(start, *(d.lineno for d in decorators))
     end = getattr(node, "end_lineno", None) or start
     i = bisect_left(lines, start)
     return i < len(lines) and lines[i] <= end
@@ -196,8 +201,8 @@ def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
         package: tuple[str, ...] | None = ()
         if name == "import_module":
             given = _argument(node, 1, "package")
-            if given is not None:
-                package = _package_argument(given)
+            if given is not None and first.value.startswith("."):
+                package = _package_argument(given)  # an absolute name ignores the package
         elif any(isinstance(a, ast.Starred) for a in node.args) or any(
             kw.arg is None for kw in node.keywords
         ):

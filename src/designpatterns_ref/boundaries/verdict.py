@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "LOCATION", "key_of", "read_bytes", "replay", "save"]
 
 #: Bumped when the verdict's layout changes; a verdict of another format is ignored.
-FORMAT = 3
+FORMAT = 4  # 4: modules no component holds pass their imports on
 
 #: Where the verdict lives, relative to the configuration file's folder (beside the default
 #: cache file; a configuration naming another cache keeps no verdict).
