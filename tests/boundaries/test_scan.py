@@ -406,3 +406,34 @@ def test_a_symbolic_link_loop_is_a_problem_and_every_directory_is_listed_once(
         '[tool.dpref.boundaries.components."pkg.*"]\n'
     )
     assert main(["boundaries", "check", str(root), "--no-todo"]) == 0
+
+
+def _full_parse(code: bytes | str) -> list:  # type: ignore[type-arg]
+    """The records of a parse of the whole source, every line walked for dynamic imports."""
+    import ast
+
+    from designpatterns_ref.boundaries.scan import _walk_dynamic, _walk_statements
+
+    tree = ast.parse(code)
+    full: list = []  # type: ignore[type-arg]
+    _walk_statements(tree.body, full)
+    _walk_dynamic(tree, list(range(1, len(code) + 2)), full)
+    full.sort(key=lambda r: r[4])
+    return full
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "latin-1", "cp1252", "utf-7", "shift_jis"])
+@pytest.mark.parametrize("tail", TRICKY_TAILS)
+def test_every_coding_cookie_gives_the_records_of_a_full_parse(codec: str, tail: str) -> None:
+    """The source in the codec its cookie names, and the same source as a str, give what
+    Python's parser finds in them. In UTF-7 ``+AGk-mport`` spells ``import``: no search of the
+    raw bytes sees it, so the file is parsed whole. A str is already decoded: its cookie is
+    ignored, as ``compile`` ignores it."""
+    name = "名前" if codec == "shift_jis" else "café"
+    source = f"# coding: {codec}\nimport {name}\n{tail}x = 1\n{tail}"
+    encoded = source.encode(codec)
+    if codec == "utf-7":
+        encoded += b"+AGk-mport pkg.hidden\ny = 2\n"
+        assert ("i", 0, "pkg.hidden", (), source.count("\n") + 1, "module") in extract(encoded)
+    assert extract(encoded) == _full_parse(encoded)
+    assert extract(source) == _full_parse(source)

@@ -15,9 +15,13 @@ an import (everything after the last occurrence of the bytes ``import``), and on
 is parsed; a cut that lands inside a string or brackets makes the prefix fail to parse, and
 then the whole file is parsed, so the records are always those of a full parse (one
 difference: a syntax error after the last import goes unnoticed; this is not a compiler).
-Only statements are visited, never expressions: an ``import`` is always a statement, so the
-walk skips the bulk of the tree. Expressions are walked only in files whose text mentions
-``import_module`` or ``__import__``, to find dynamic imports with a constant name.
+The shortcuts read the raw bytes, so a file whose coding cookie names a codec that spells
+ASCII otherwise (``# coding: utf-7``, where ``+AGk-mport`` is ``import``) is parsed and
+walked whole; a str is the decoded source, parsed as such (a cookie in it is ignored, as
+``compile`` ignores it). Only statements are visited, never expressions: an ``import`` is
+always a statement, so the walk skips the bulk of the tree. Expressions are walked only in
+files whose text mentions ``import_module`` or ``__import__``, to find dynamic imports with a
+constant name.
 
 A raw record is ``(form, level, module, names, line, kind)``: ``form`` is ``"i"`` (``import
 a.b``), ``"f"`` (``from .a import b, c``) or ``"d"`` (dynamic; ``names`` then holds the
@@ -33,8 +37,12 @@ Complexity: O(n) in the size of the file to parse; O(s) in its statements to wal
 from __future__ import annotations
 
 import ast
+import functools
+import io
+import itertools
 import os
 import re
+import tokenize
 from bisect import bisect_left, bisect_right
 from importlib import machinery
 from pathlib import Path
@@ -181,12 +189,14 @@ def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == keyword), None)
 
 
-def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
-    """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``."""
+def _walk_dynamic(tree: ast.Module, lines: list[int] | None, out: list[Raw]) -> None:
+    """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``
+    (every node when None)."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        stack.extend(c for c in ast.iter_child_nodes(node) if _touches(c, lines))
+        children = ast.iter_child_nodes(node)
+        stack.extend(c for c in children if lines is None or _touches(c, lines))
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -235,15 +245,41 @@ def _cut(text: bytes) -> int:
     return len(text) if match is None else match.start()
 
 
-def _parse_prefix(text: bytes, path: str) -> ast.Module:
-    """Parse only the statements up to the last import; the whole file if that fails."""
+def _parse_prefix(text: bytes, path: str, decoded: bool) -> ast.Module:
+    """Parse only the statements up to the last import; the whole file if that fails.
+    ``decoded``: ``text`` is the UTF-8 of a str, parsed as the str (no coding cookie applies)."""
     cut = _cut(text)
     if cut < len(text):
         try:
-            return ast.parse(text[:cut], filename=path)
+            return ast.parse(text[:cut].decode() if decoded else text[:cut], filename=path)
         except (SyntaxError, ValueError):
             pass
-    return ast.parse(text, filename=path)
+    return ast.parse(text.decode() if decoded else text, filename=path)
+
+
+@functools.cache
+def _spells_ascii(codec: str) -> bool:
+    """Whether ``codec`` reads every ASCII byte as that character (UTF-8, latin-1, cp1252 and
+    the like do; UTF-7 does not: ``+AGk-`` is an ``i``)."""
+    ascii = bytes(range(128))
+    try:
+        return ascii.decode(codec) == ascii.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _ascii_compatible(text: bytes) -> bool:
+    """Whether the bytes of ``text`` can be searched for ASCII words (``import``) and lines:
+    true unless a coding cookie (PEP 263) in its first two lines names a codec that spells
+    ASCII otherwise, or one that Python does not know (the parse then says so)."""
+    ends = [m.end() for m in itertools.islice(_NEWLINE.finditer(text), 2)]
+    if b"coding" not in (text[: ends[-1]] if len(ends) == 2 else text):
+        return True
+    try:
+        codec, _ = tokenize.detect_encoding(io.BytesIO(text).readline)
+    except SyntaxError:
+        return False
+    return _spells_ascii(codec)
 
 
 class Unparsable(BoundariesError):
@@ -273,6 +309,7 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     """
     path = check_path(path, "path")
     out: list[Raw] = []
+    decoded = isinstance(source, str)
     if isinstance(source, str):
         try:
             text = source.encode()
@@ -282,12 +319,16 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
         text = source
     else:
         raise BoundariesError(f"source={shown(source, 60)}: must be bytes or str")
-    if b"import" not in text:
+    whole = not decoded and not _ascii_compatible(text)  # no shortcut reads such bytes
+    if not whole and b"import" not in text:
         return out
     try:
-        tree = _parse_prefix(text, str(path))
+        tree = ast.parse(text, filename=str(path)) if whole else _parse_prefix(
+            text, str(path), decoded)  # fmt: skip
         _walk_statements(tree.body, out)
-        if b"import_module" in text or b"__import__" in text:
+        if whole:
+            _walk_dynamic(tree, None, out)
+        elif b"import_module" in text or b"__import__" in text:
             _walk_dynamic(tree, _dynamic_lines(text), out)
     except SyntaxError as exc:
         raise Unparsable(path, exc.lineno or 0, exc.msg) from None
