@@ -9,6 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
 from designpatterns_ref.boundaries.scan import Unparsable
@@ -437,3 +439,54 @@ def test_every_coding_cookie_gives_the_records_of_a_full_parse(codec: str, tail:
         assert ("i", 0, "pkg.hidden", (), source.count("\n") + 1, "module") in extract(encoded)
     assert extract(encoded) == _full_parse(encoded)
     assert extract(source) == _full_parse(source)
+
+
+def _reference_cut(text: bytes) -> int:
+    """The cut as first written: a copy of the text before each candidate line, stripped of
+    its line endings, tested for a trailing backslash."""
+    import re
+
+    last = text.rfind(b"import")
+    start = text.find(b"\n", last)
+    if start == -1:
+        return len(text)
+    top = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
+    match = top.search(text, start + 1)
+    while match is not None and text[: match.start()].rstrip(b"\r\n").endswith(b"\\"):
+        match = top.search(text, match.end())
+    return len(text) if match is None else match.start()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"\\", b"\r", b"\n", b"\r\n", b"x", b" ", b"#", b")",
+                                 b"import", b"y = 1"]), max_size=40))  # fmt: skip
+def test_the_cut_equals_the_copying_reference(pieces: list[bytes]) -> None:
+    from designpatterns_ref.boundaries.scan import _cut
+
+    text = b"".join(pieces)
+    assert _cut(text) == _reference_cut(text)
+
+
+class _CountedBytes(bytes):
+    """Bytes that count how many bytes are read through indexing and slicing."""
+
+    read = 0
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def,override]
+        got = super().__getitem__(key)
+        _CountedBytes.read += len(got) if isinstance(got, bytes) else 1
+        return got
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_cut_reads_each_byte_a_bounded_number_of_times(newline: str) -> None:
+    """Backslash-continued lines after the last import: the cut used to copy the text before
+    each of them (quadratic); it now reads a bounded number of bytes per byte of the text."""
+    from designpatterns_ref.boundaries.scan import _cut
+
+    for lines in (1000, 4000):
+        body = f"import os; x = \\{newline}" + f"'ab' \\{newline}" * lines + f"'c'{newline}"
+        _CountedBytes.read = 0
+        text = _CountedBytes(body.encode())
+        assert _cut(text) == len(text)
+        assert _CountedBytes.read <= 4 * len(text), (lines, _CountedBytes.read, len(text))

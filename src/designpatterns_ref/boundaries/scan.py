@@ -240,9 +240,19 @@ def _cut(text: bytes) -> int:
     if start == -1:
         return len(text)
     match = _TOP_LINE.search(text, start + 1)
-    while match is not None and text[: match.start()].rstrip(b"\r\n").endswith(b"\\"):
+    while match is not None and _continues(text, match.start()):
         match = _TOP_LINE.search(text, match.end())
     return len(text) if match is None else match.start()
+
+
+def _continues(text: bytes, start: int) -> bool:
+    """Whether the text before ``start``, past its line endings, ends in a backslash (the
+    line at ``start`` continues a statement). It looks back over those line endings only, so
+    the candidates of one cut cost O(n) together, not a copy of the text before each."""
+    i = start
+    while i > 0 and text[i - 1] in b"\r\n":
+        i -= 1
+    return i > 0 and text[i - 1] == ord("\\")
 
 
 def _parse_prefix(text: bytes, path: str, decoded: bool) -> ast.Module:
