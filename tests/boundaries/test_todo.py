@@ -299,3 +299,37 @@ def test_a_file_that_does_not_parse_keeps_only_the_entries_it_can_touch(tmp_path
     report = check(cfg)
     assert report.problems and report.stale == []
     assert shrink_todo(cfg) == (3, 0)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a folder cannot be opened on Windows")
+def test_a_replaced_file_is_synced_before_the_rename_and_its_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The todo and cache files are written whole: the new bytes are on disk before the
+    rename, and the rename is on disk after it, so a crash leaves the old file or the new."""
+    import stat
+
+    from designpatterns_ref.boundaries.base import write_file
+
+    target = tmp_path / "boundaries_todo.toml"
+    target.write_bytes(b"old")
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        kind = "folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        if kind == "file":
+            assert os.fstat(fd).st_size == len(b"new bytes")  # everything written first
+        calls.append(kind)
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        calls.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_file(target, b"new bytes", "todo")
+    assert calls == ["file", "replace", "folder"]
+    assert target.read_bytes() == b"new bytes"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -99,6 +99,11 @@ def write_file(path: Path, data: bytes, what: str) -> None:
     ``O_EXCL``: two writers, even two threads of one process, never share one), created under
     the umask like any file the user makes, then renamed over ``path``; on any failure the
     temporary file is removed and the error names ``what``, the path and the reason.
+
+    The bytes reach the disk (``fsync``) before the rename, and the folder's new entry after
+    it (not on Windows, which cannot open a folder): a crash leaves the old file or the new
+    one, never an empty file under the name (a todo file emptied that way would turn every
+    recorded violation into a new one and lose the reasons recorded).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     temporary = ""
@@ -110,7 +115,11 @@ def write_file(path: Path, data: bytes, what: str) -> None:
                 temporary = str(name)
         with os.fdopen(handle, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(temporary, path)
+        temporary = ""  # renamed: nothing left to remove
+        _sync_folder(path.parent)
     except OSError as exc:
         if temporary:
             with contextlib.suppress(OSError):
@@ -118,6 +127,19 @@ def write_file(path: Path, data: bytes, what: str) -> None:
         raise BoundariesError(
             f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
         ) from None
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (``fsync`` of the folder). Where a folder cannot be
+    opened or synced (Windows; some file systems refuse), the rename is done all the same."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
