@@ -22,6 +22,7 @@ from designpatterns_ref.boundaries import (
     discover,
     extract,
     load_config,
+    shortest_cycle,
     write_todo,
 )
 from designpatterns_ref.boundaries.run import shrink_todo
@@ -352,3 +353,20 @@ def test_an_independence_contract_name_used_twice_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"independence\[1\]\.name"):
         Config(packages=["a"], independence=[Independence("x", ["a", "b"]),
                                              Independence("x", ["c", "d"])])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edges", "within", "where"),
+    [
+        ({"a": {"b"}, "b": {"a"}}, {"a", "b", 3}, "within holds 3"),
+        ({"a": {"b"}, "b": {"a", None}}, {"a", "b"}, "edges['b'] holds None"),
+        ({"a": {"b"}, 1: {"a"}}, {"a", "b"}, "edges holds 1"),
+        ({"a": {b"b"}}, {"a"}, "edges['a'] holds b'b'"),
+    ],
+)
+def test_shortest_cycle_refuses_a_node_that_is_not_a_name(
+    edges: dict[Any, set[Any]], within: set[Any], where: str
+) -> None:
+    with pytest.raises(BoundariesError, match=r"every node must be a str") as info:
+        shortest_cycle(edges, within)
+    assert where in str(info.value)

@@ -47,6 +47,7 @@ breadth-first search per component, shared by the edges out of it).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from designpatterns_ref.boundaries.base import BoundariesError, ConfigError, Import, Violation
@@ -350,12 +351,25 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
     return out
 
 
+def _check_nodes(where: str, nodes: Iterable[object]) -> None:
+    for node in nodes:
+        if not isinstance(node, str):
+            raise BoundariesError(
+                f"shortest_cycle: {where} holds {shown(node, 60)}: every node must be a str "
+                "(a module or component name)"
+            )
+
+
 def shortest_cycle(edges: dict[str, set[str]], within: set[str]) -> tuple[str, ...] | None:
     """The shortest cycle among the nodes ``within`` (first node smallest), or None."""
     if not isinstance(edges, dict) or not isinstance(within, set | frozenset):
         raise BoundariesError("shortest_cycle(edges, within): need a dict of sets and a set")
     if not all(isinstance(v, set | frozenset) for v in edges.values()):
         raise BoundariesError("shortest_cycle: every value of edges must be a set")
+    _check_nodes("within", within)
+    _check_nodes("edges", edges)
+    for key, targets in edges.items():
+        _check_nodes(f"edges[{key!r}]", targets)
     best: tuple[str, ...] | None = None
     for start in sorted(within):
         parent: dict[str, str | None] = {start: None}
