@@ -12,7 +12,10 @@ keeps that cost bounded:
 - ``on`` / ``on_result``: retry only these exceptions, or results for which the predicate is
   true (every other exception propagates at once: a bad request stays bad);
 - ``attempt_timeout`` and ``deadline``: a time limit per attempt and for the whole call (no
-  retry starts whose wait would end past the deadline; attempts get what is left);
+  retry starts whose wait would end past the deadline; attempts get what is left). With
+  ``timeout_mode="thread"`` every attempt runs in one pool of ``timeout_workers`` threads
+  (:class:`~designpatterns_ref.resilience.Timeout`'s ``max_workers``), so attempts that hang
+  hold at most that many threads, however many calls and attempts there are;
 - ``budget``: a shared :class:`~designpatterns_ref.resilience.budget.RetryBudget`, so that in
   a widespread outage retries add at most a fixed share of extra load;
 - ``retry_after``: a hint from the failure (by default its ``retry_after`` attribute, seconds,
@@ -149,6 +152,7 @@ class Retry:
         budget: RetryBudget | None = None,
         retry_after: Callable[[Any], float | None] | None = retry_after_hint,
         timeout_mode: Literal["cooperative", "thread"] = "cooperative",
+        timeout_workers: int = 32,
         seed: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -179,6 +183,9 @@ class Retry:
                 f"{owner}: timeout_mode={shown(timeout_mode, 60)} must be 'cooperative' or 'thread'"
             )
         self.timeout_mode = timeout_mode
+        self.timeout_workers = check_int(
+            owner, "timeout_workers", timeout_workers, minimum=1, maximum=4096
+        )
         if seed is not None:
             check_int_seed(owner, seed)
         self._clock: Clock = check_callable(owner, "clock", clock)
@@ -198,6 +205,14 @@ class Retry:
         self._deposit = budget.deposit if budget is not None else None
         # the fast path: no per-call clock, no timeout, no result check
         self._fast = attempt_timeout is None and deadline is None and on_result is None
+        # One guard for every attempt (each gets its own limit): in thread mode its pool of
+        # ``timeout_workers`` threads is all that hung attempts can ever hold.
+        self._guard = Timeout(
+            attempt_timeout or deadline or 1.0,
+            mode=timeout_mode,
+            max_workers=self.timeout_workers,
+            clock=clock,
+        )
 
     # ----------------------------------------------------------------- observing
     def add_listener(self, listener: Callable[[RetryEvent], object]) -> None:
@@ -326,8 +341,7 @@ class Retry:
             elif limit <= 0:
                 raise CallTimeout("the retry deadline has passed")
             else:
-                guard = Timeout(limit, mode=self.timeout_mode, clock=self._clock)
-                result = guard.call(fn, *args, **kwargs)
+                result = self._guard._within(limit, fn, args, kwargs)
         except self.on as exc:
             return exc, False
         if self.on_result is not None and self.on_result(result):
