@@ -211,7 +211,7 @@ class EventLog:
         than the one recorded changes nothing. A database failure raises CapacityError."""
         check_name("stream", stream)
         try:
-            seen = math.nan if isinstance(at, bool) else float(at)  # type: ignore[arg-type]
+            seen = math.nan if isinstance(at, bool) else float(at)
         except (TypeError, ValueError, OverflowError):
             seen = math.nan
         if not isinstance(at, int | float) or not math.isfinite(seen):

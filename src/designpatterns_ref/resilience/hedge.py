@@ -43,10 +43,12 @@ from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
+    awaitable_of,
     check_callable,
     check_int,
     check_seconds,
     decorate,
+    discard,
     not_callable,
 )
 
@@ -162,16 +164,19 @@ class Hedge:
 
         A caller cancelled at any point (during the delay too) cancels every copy still running.
         """
-        if not callable(fn):
-            raise not_callable("Hedge.acall", fn)
-        start = self._now()
-        first = asyncio.ensure_future(fn(*args, **kwargs))
+        awaitable = awaitable_of("Hedge.acall", fn, args, kwargs)
+        try:
+            start = self._now()
+        except BaseException:
+            discard(awaitable)
+            raise
+        first = asyncio.ensure_future(awaitable)
         copies = [first]
         error: BaseException | None = None
         try:  # whatever ends the wait (an answer, an error, the caller cancelled), no copy runs on
             done, _ = await asyncio.wait(copies, timeout=self.current_delay())
             if not done:
-                copies.append(asyncio.ensure_future(fn(*args, **kwargs)))
+                copies.append(asyncio.ensure_future(awaitable_of("Hedge.acall", fn, args, kwargs)))
             pending = set(copies)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

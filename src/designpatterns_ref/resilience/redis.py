@@ -47,8 +47,10 @@ from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     decorate,
+    discard,
     not_callable,
 )
 from designpatterns_ref.resilience.breaker import BreakerState, CircuitBreaker, StateChange
@@ -346,12 +348,15 @@ class RedisCircuitBreaker:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` through the shared breaker (the Redis calls block)."""
-        if not callable(fn):
-            raise not_callable("RedisCircuitBreaker.acall", fn)
-        permit = self._permit()
+        awaitable = awaitable_of("RedisCircuitBreaker.acall", fn, args, kwargs)  # before Redis
+        try:
+            permit = self._permit()
+        except BaseException:
+            discard(awaitable)
+            raise
         start = self._timer()
         try:
-            result = await fn(*args, **kwargs)
+            result = await awaitable
         except BaseException as exc:
             self._outcome(exc, self._timer() - start, permit)
             raise

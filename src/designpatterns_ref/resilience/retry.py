@@ -63,6 +63,7 @@ from designpatterns_ref.resilience.base import (
     CallTimeout,
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     check_exceptions,
     check_int,
@@ -70,6 +71,7 @@ from designpatterns_ref.resilience.base import (
     check_seconds,
     count_value,
     decorate,
+    discard,
     not_callable,
 )
 from designpatterns_ref.resilience.budget import RetryBudget
@@ -351,25 +353,37 @@ class Retry:
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, retrying as configured (waits with ``asleep``).
 
-        Deposits once in the budget, as :meth:`call` does.
+        Deposits once in the budget, as :meth:`call` does. ``fn`` is called first and what it
+        returns checked: a plain function is refused before any deposit, wait or retry.
         """
-        if not callable(fn):
-            raise not_callable("Retry.acall", fn)
-        if self._deposit is not None:
-            self._deposit()
-        start = self._now() if self.deadline is not None else 0.0
+        pending = [awaitable_of("Retry.acall", fn, args, kwargs)]
+        try:
+            if self._deposit is not None:
+                self._deposit()
+            start = self._now() if self.deadline is not None else 0.0
+        except BaseException:
+            discard(pending.pop())
+            raise
         previous = self.backoff.first
         attempt = 0
         while True:
             attempt += 1
             limit = self._limit(start)
+            if limit is not None and limit <= 0:  # the deadline has passed: no attempt is made
+                awaitable = None
+                while pending:
+                    discard(pending.pop())
+            else:
+                awaitable = (
+                    pending.pop() if pending else awaitable_of("Retry.acall", fn, args, kwargs)
+                )
             try:
-                if limit is None:
-                    result = await fn(*args, **kwargs)
-                elif limit <= 0:
+                if awaitable is None:
                     raise CallTimeout("the retry deadline has passed")
+                if limit is None:
+                    result = await awaitable
                 else:
-                    result = await Timeout(limit, clock=self._clock).acall(fn, *args, **kwargs)
+                    result = await self._guard._await_within(limit, awaitable)
             except self.on as exc:
                 outcome: Any = exc
             else:

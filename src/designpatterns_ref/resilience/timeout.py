@@ -53,6 +53,7 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallTimeout,
     ResilienceError,
+    awaitable_of,
     check_callable,
     check_int,
     check_seconds,
@@ -172,15 +173,19 @@ class Timeout:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, cancelling it at the time limit."""
-        if not callable(fn):
-            raise not_callable("Timeout.acall", fn)
-        limit = asyncio.timeout(self.seconds)
+        return await self._await_within(
+            self.seconds, awaitable_of("Timeout.acall", fn, args, kwargs)
+        )
+
+    async def _await_within(self, seconds: float, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` (already checked), cancelling it after ``seconds``."""
+        limit = asyncio.timeout(seconds)
         try:
             async with limit:
-                return await fn(*args, **kwargs)
+                return await awaitable
         except TimeoutError:
             if limit.expired():
-                raise self._expired(self.seconds, None) from None
+                raise self._expired(seconds, None) from None
             raise  # the callee's own TimeoutError
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
