@@ -141,7 +141,7 @@ local fthr, sthr = tonumber(ARGV[6]), tonumber(ARGV[7])
 local function move(new)
   redis.call('HSET', h, 'state', new, 'gen', gen + 1, 'w_calls', 0, 'w_fail', 0, 'w_slow', 0,
              't_calls', 0, 't_fail', 0, 't_slow', 0)
-  if new == 1 then redis.call('HSET', h, 'opened_at', tostring(now_of(ARGV[3]))) end
+  if new == 1 then redis.call('HSET', h, 'opened_at', num(now_of(ARGV[3]))) end
   redis.call('DEL', l)
   return {1, new, st}
 end
