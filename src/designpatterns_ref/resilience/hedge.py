@@ -14,8 +14,9 @@ shrinks a lot.
   cannot be killed) and runs on until it returns; its answer is dropped.
 
 The delay is ``delay`` when given, else the ``percentile`` of the last ``window`` latencies of
-calls that answered (``initial_delay`` until ``min_samples`` are known). A copy that fails does
-not win: the other copy's answer is awaited, and the call fails only if every copy fails.
+calls that answered (``initial_delay`` until ``min_samples`` are known, so ``min_samples``
+may not exceed ``window``). A copy that fails does not win: the other copy's answer is
+awaited, and the call fails only if every copy fails.
 
 Trade-off: hedging spends a little extra load to cut the tail; only hedge idempotent calls, and
 never in a retry storm (a dependency that is down gets twice the traffic).
@@ -84,6 +85,12 @@ class Hedge:
         self.percentile = float(percentile)
         self.window = check_int(owner, "window", window, minimum=1, maximum=10**6)
         self.min_samples = check_int(owner, "min_samples", min_samples, minimum=1, maximum=10**6)
+        if self.delay is None and self.min_samples > self.window:
+            # the window keeps at most ``window`` latencies: the percentile would never start
+            raise ResilienceError(
+                f"{owner}: min_samples={self.min_samples} must be <= window={self.window} "
+                "(the window never holds more latencies than that)"
+            )
         self.initial_delay: float = check_seconds(owner, "initial_delay", initial_delay)
         self.max_workers = check_int(owner, "max_workers", max_workers, minimum=2, maximum=4096)
         self._clock: Clock = check_callable(owner, "clock", clock)
