@@ -297,10 +297,13 @@ class BedCapacity:
 
     def stale_homes(self) -> list[str]:
         """Homes not heard from for more than ``stale_after`` seconds (or never), by any
-        service sharing the log."""
+        service sharing the log (after :meth:`refresh`)."""
+        now = self._now()  # checked before anything is read
         with self._lock:
             self.refresh()
-        now = self._now()
+            return self._stale(now)
+
+    def _stale(self, now: float) -> list[str]:
         return [h for h in self.topology.homes()
                 if now - self.last_seen.get(h, -math.inf) > self.stale_after]  # fmt: skip
 
@@ -316,12 +319,16 @@ class BedCapacity:
             return self.projection.table(level)
 
     def snapshot(self) -> dict[str, object]:
-        """What a dashboard shows: per home its counts and staleness, and the change counter."""
+        """What a dashboard shows: per home its counts and staleness, and the change counter
+        (after one :meth:`refresh`)."""
+        now = self._now()
         with self._lock:
-            stale = set(self.stale_homes())
-            homes = [{"home": h, **c, "stale": h in stale} for h, c in self.table("home").items()]
+            self.refresh()
+            stale = set(self._stale(now))
+            table = self.projection.table("home")
+            homes = [{"home": h, **c, "stale": h in stale} for h, c in table.items()]
             return {"version": self.version, "homes": homes,
-                    "municipalities": self.table("municipality")}  # fmt: skip
+                    "municipalities": self.projection.table("municipality")}  # fmt: skip
 
     def rebuild(self) -> CapacityProjection:
         """A fresh projection replayed from the log (equal to the live one)."""
