@@ -26,7 +26,7 @@ def log(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[EventLog]:
     else:
         made = PostgresEventLog(request.getfixturevalue("pg_url"))
         with made._lock:
-            made._db.execute("TRUNCATE bed_events")
+            made._db.execute("TRUNCATE bed_events, stream_seen")
             made._db.commit()
     yield made
     made.close()
@@ -145,6 +145,7 @@ def empty_log(log: EventLog) -> None:
         conn = log._conn()
         log._begin(conn)
         conn.cursor().execute("DELETE FROM bed_events")
+        conn.cursor().execute("DELETE FROM stream_seen")
         conn.commit()
 
 

@@ -284,7 +284,7 @@ class ServiceMachine(RuleBasedStateMachine):
         self.restarts += 1  # a new prefix: a counter restarted at 1 would reuse the ids
         ids = counter_ids(f"run{self.restarts}")
         self.svc = BedCapacity(self.topo, self.log, clock=self.clock, ids=ids)
-        self.seen.clear()  # who was seen is not durable: after a restart, none is
+        # who was seen is in the log too: it survives the restart
 
     @invariant()
     def agrees(self) -> None:

@@ -101,6 +101,16 @@ def test_async_injection() -> None:
     assert clock() == 0.5
 
 
+def test_async_injection_refuses_a_plain_function_and_records_nothing() -> None:
+    from designpatterns_ref.resilience import ResilienceTypeError
+
+    clock = ManualClock()
+    schedule = FaultSchedule([Phase(0, 10, latency=Latency.fixed(0.5))], clock=clock)
+    with pytest.raises(ResilienceTypeError, match=r"FaultSchedule\.ainject: fn="):
+        asyncio.run(schedule.ainject(lambda: "pong")())  # type: ignore[arg-type]
+    assert clock() == 0.0 and schedule.stats.calls == 0
+
+
 def test_retry_and_timeout_survive_a_flaky_dependency() -> None:
     clock = ManualClock()
     schedule = FaultSchedule([Phase(0, 1e9, error_rate=0.2)], seed=5, clock=clock)

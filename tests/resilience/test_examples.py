@@ -38,3 +38,23 @@ def test_bench_steps_in_quick_mode_make_tables() -> None:
     names = [row[0] for row in overhead[0].rows]
     assert "full stack (retry, breaker, bulkhead, timeout)" in names
     assert {"pybreaker", "circuitbreaker", "tenacity, first-try success"} <= set(names)
+
+
+def test_the_case_studys_kill_count_is_the_benchs() -> None:
+    """The page quotes the bench's monkey run; its kill count is printed by the bench, so the
+    page can be checked against it."""
+    import re
+
+    from designpatterns_ref.resilience._bench import bench_chaos
+    from designpatterns_ref.resilience.chaos import availability_table
+
+    page = (Path(__file__).parents[2] / "docs/case-studies/netflix-chaos.md").read_text()
+    quoted = re.search(r"\((\d+) kills in (\d+) minutes", page)
+    assert quoted is not None
+    rows = availability_table("monkey", requests=6_000, seed=0)  # the page's run
+    assert {row.kills for row in rows} == {int(quoted[1])}
+    assert int(quoted[2]) == 6_000 // 2 // 60  # two requests a second
+    monkey = bench_chaos(quick=True)[0]
+    assert monkey.columns[-1] == "kills"
+    quick = availability_table("monkey", requests=600, seed=0)
+    assert [r[-1] for r in monkey.rows] == [str(row.kills) for row in quick]

@@ -6,6 +6,8 @@ import asyncio
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.resilience import (
@@ -270,3 +272,23 @@ def test_stack_async_and_decorator() -> None:
     assert asyncio.run(fetch()) == "ok"
     assert clock() == 0.5
     assert stack.call(lambda x: x + 1, 1) == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(window=st.integers(1, 40), min_samples=st.integers(1, 40))
+def test_an_adaptive_hedge_either_adapts_or_is_refused(window: int, min_samples: int) -> None:
+    """A Hedge without a fixed delay is accepted exactly when its window can hold
+    ``min_samples`` latencies, and then, once that many calls answered, it hedges at their
+    percentile (here 0: the clock never moves), not at ``initial_delay`` for ever."""
+    clock = ManualClock()
+    try:
+        hedge = Hedge(window=window, min_samples=min_samples, initial_delay=0.5, clock=clock)
+    except ResilienceError as exc:
+        assert min_samples > window
+        assert f"min_samples={min_samples}" in str(exc) and f"window={window}" in str(exc)
+        return
+    assert min_samples <= window
+    for _ in range(min_samples):
+        hedge.call(lambda: None)
+    assert hedge.current_delay() == 0.0
+    assert Hedge(delay=0.1, window=window, min_samples=window + 1).current_delay() == 0.1

@@ -56,3 +56,34 @@ def test_draws_into_a_given_axes() -> None:
     fig = Figure()
     ax = fig.add_subplot()
     assert plot_backoff(policies(), retries=2, samples=5, ax=ax) is fig
+
+
+@pytest.mark.parametrize(
+    ("draw", "named"),
+    [
+        (lambda ax: plot_backoff(policies(), samples=0, ax=ax), "samples=0"),
+        (lambda ax: plot_backoff(policies(), retries=-1, ax=ax), "retries=-1"),
+        (lambda ax: plot_backoff(policies(), seed=1.5, ax=ax), "seed=1.5"),
+        (lambda ax: plot_backoff({"x": 3}, ax=ax), "policies['x']=3"),
+        (lambda ax: plot_backoff([1], ax=ax), "policies=[1]"),
+        (lambda ax: plot_breaker_states([None], end=5, ax=ax), "changes holds None"),
+        (lambda ax: plot_breaker_states("abc", end=5, ax=ax), "changes='abc'"),
+        (lambda ax: plot_breaker_states([], end=float("nan"), ax=ax), "end=nan"),
+        (lambda ax: plot_breaker_states([], start=3, end=1, ax=ax), "end=1 must be >= start=3"),
+        (lambda ax: plot_contention({}, metric="bogus", ax=ax), "metric='bogus'"),
+        (lambda ax: plot_contention({"x": [1]}, ax=ax), "study['x'] holds 1"),
+        (lambda ax: plot_contention(None, ax=ax), "study=None"),
+        (lambda ax: plot_availability([1], ax=ax), "results holds 1"),
+        (lambda ax: plot_availability(None, ax=ax), "results=None"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_drawn(draw: object, named: str) -> None:
+    from matplotlib.figure import Figure
+
+    from designpatterns_ref.resilience import ResilienceError, ResilienceTypeError
+
+    ax = Figure().add_subplot()
+    with pytest.raises((ResilienceError, ResilienceTypeError)) as info:
+        draw(ax)  # type: ignore[operator]
+    assert named in str(info.value)
+    assert not ax.lines and not ax.collections and not ax.patches and not ax.get_title()

@@ -231,3 +231,47 @@ def test_a_cut_connection_delivers_a_prefix_of_the_bytes(
         finally:
             proxy.remove_toxic("cut")
     assert sent.startswith(bytes(got))
+
+
+@pytest.fixture(scope="module")
+def looped() -> Iterator[tuple[LoopThread, ChaosProxy]]:
+    with LoopThread() as loop:
+        echo = loop.run(EchoServer().start())
+        proxy = loop.run(ChaosProxy(echo.address).start())
+        try:
+            yield loop, proxy
+        finally:
+            loop.run(proxy.stop())
+            loop.run(echo.stop())
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rounds=st.integers(1, 300),
+    directions=st.sets(st.sampled_from(["downstream", "upstream"]), min_size=1),
+)
+def test_reset_peer_keeps_one_countdown_per_connection_and_toxic(
+    looped: tuple[LoopThread, ChaosProxy], rounds: int, directions: set[str]
+) -> None:
+    """However much data goes through, a connection holds one reset timer per reset_peer
+    toxic (the first countdown resets it; more would only pile up on the loop)."""
+    loop, proxy = looped
+    for d in directions:
+        proxy.add_toxic(Toxic(f"rst-{d}", "reset_peer", direction=d, timeout=600))  # type: ignore[arg-type]
+
+    async def timers() -> tuple[int, int]:
+        (link,) = [link for link in proxy._links if not link.closed.is_set()]
+        scheduled = asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
+        return len(link.resets), sum(not handle.cancelled() for handle in scheduled)
+
+    try:
+        with socket.create_connection(proxy.address, timeout=5) as sock:
+            for _ in range(rounds):
+                sock.sendall(b"x")
+                assert sock.recv(1) == b"x"
+            assert loop.run(timers()) == (len(directions), len(directions))
+    finally:
+        for toxic in proxy.toxics():
+            proxy.remove_toxic(toxic.name)

@@ -71,18 +71,22 @@ def _hang(breaker: Any, held: list[Coroutine[Any, Any, Any]]) -> str:
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    steps=st.lists(st.sampled_from(["ok", "fail", "wait", "hang"]), max_size=30),
+    steps=st.lists(st.sampled_from(["ok", "fail", "wait", "wait_in_open", "hang"]), max_size=30),
     max_wait=st.sampled_from([1.0, 2.5, 60.0, float("inf")]),
+    start=st.sampled_from([0.0, 1765152000.123456, 1.7e9 + 0.987654321]),  # Unix-time scale too
 )
 @example(
-    steps=["fail"] * 3 + ["wait", "wait", "hang", "hang"] + ["wait"] * 4 + ["ok"] * 3, max_wait=2.5
+    steps=["fail"] * 3 + ["wait", "wait", "hang", "hang"] + ["wait"] * 4 + ["ok"] * 3,
+    max_wait=2.5,
+    start=0.0,
 )
+@example(steps=["fail"] * 3 + ["wait_in_open", "ok"], max_wait=60.0, start=1765152000.123456)
 def test_same_decisions_as_the_memory_breaker(
-    redis_url: str, steps: list[str], max_wait: float
+    redis_url: str, steps: list[str], max_wait: float, start: float
 ) -> None:
     client = _client(redis_url)
     client.flushall()
-    clock = ManualClock()
+    clock = ManualClock(start)
     config = {**CONFIG, "max_wait_in_half_open": max_wait}
     memory = CircuitBreaker(**config, clock=clock)  # type: ignore[arg-type]
     shared = RedisCircuitBreaker(client, name="dep", **config, clock=clock)  # type: ignore[arg-type]
@@ -91,8 +95,8 @@ def test_same_decisions_as_the_memory_breaker(
     shared.add_listener(lambda c: heard["shared"].append((c.old.value, c.new.value)))
     held: list[Coroutine[Any, Any, Any]] = []
     for step in steps:
-        if step == "wait":
-            clock.advance(1.5)
+        if step in ("wait", "wait_in_open"):  # the latter exactly to the end of the open wait
+            clock.advance(1.5 if step == "wait" else CONFIG["wait_in_open"])  # type: ignore[arg-type]
             continue
         if step == "hang":
             assert _hang(shared, held) == _hang(memory, held)

@@ -117,7 +117,10 @@ def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
             seen: object = None
             yield "retry: 1000\n\n"
             while not await request.is_disconnected():
-                now = (service.version, tuple(service.stale_homes()))  # a home can go stale too
+                # stale_homes first reads what other services sharing the log wrote since (a
+                # home can go stale too), then the version is read
+                stale = tuple(service.stale_homes())
+                now = (service.version, stale)
                 if now != seen:
                     seen = now
                     snap = service.snapshot()

@@ -21,7 +21,9 @@ as a duplicate). An event id is unique across streams, so PostgreSQL appends als
 event ids (in one global order, so no two appends deadlock): one id sent to two streams at the
 same moment lands once, and the other append is refused as reusing it.
 :meth:`EventLog.read_stream` gives one stream's events with their versions, for a reader
-catching up from the version it last applied.
+catching up from the version it last applied. A second table, ``stream_seen``, keeps when each
+stream's writer was last heard from (:meth:`EventLog.mark_seen`, :meth:`EventLog.seen`), so
+that every service sharing the log flags the same silent homes.
 
 Complexity: O(batch) rows per append, one transaction (holding its stream's lock), one id
 look-up per 500 events and one batched insert; :meth:`EventLog.read` streams the log in
@@ -40,6 +42,7 @@ AppendResult(version=1, appended=0, duplicates=1)
 from __future__ import annotations
 
 import contextlib
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,7 +50,12 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any
 
-from designpatterns_ref.capacity.base import BedEvent, CapacityError, ConcurrencyError, check_name
+from designpatterns_ref.capacity.base import (
+    BedEvent,
+    CapacityError,
+    ConcurrencyError,
+    check_name,
+)
 from designpatterns_ref.errors import shown
 
 __all__ = ["AppendResult", "EventLog", "PostgresEventLog", "SQLiteEventLog"]
@@ -57,6 +65,11 @@ _SCHEMA = (
     "event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, version INTEGER NOT NULL, "
     "kind TEXT NOT NULL, bed TEXT NOT NULL, to_bed TEXT, at DOUBLE PRECISION NOT NULL, "
     "UNIQUE (stream, version))"
+)
+#: When each stream's writer was last heard from, on the clock of the service that heard it
+#: (an accepted batch or a heartbeat): shared, so every service on the log flags the same homes.
+_SEEN_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS stream_seen (stream TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)"
 )
 _COLUMNS = "event_id, kind, bed, at, to_bed"
 #: The first key of PostgreSQL advisory locks taken on streams (the second is the stream's hash).
@@ -193,6 +206,44 @@ class EventLog:
             )
         return AppendResult(version, len(rows), delivered - len(rows))
 
+    def mark_seen(self, stream: str, at: float) -> None:
+        """Record that ``stream``'s writer was heard from at ``at`` (seconds); an earlier time
+        than the one recorded changes nothing. A database failure raises CapacityError."""
+        check_name("stream", stream)
+        try:
+            seen = math.nan if isinstance(at, bool) else float(at)
+        except (TypeError, ValueError, OverflowError):
+            seen = math.nan
+        if not isinstance(at, int | float) or not math.isfinite(seen):
+            raise CapacityError(f"at={shown(at)} must be a finite number of seconds")
+        with self._lock:
+            conn = self._conn()
+            try:
+                self._begin(conn)
+                conn.cursor().execute(
+                    self._sql(
+                        "INSERT INTO stream_seen (stream, at) VALUES (?, ?) "
+                        "ON CONFLICT (stream) DO UPDATE SET at = CASE "
+                        "WHEN excluded.at > stream_seen.at THEN excluded.at "
+                        "ELSE stream_seen.at END"
+                    ),
+                    (stream, seen),
+                )
+                conn.commit()
+            except BaseException as exc:
+                self._rollback(conn)
+                if isinstance(exc, self.database_errors):
+                    raise CapacityError(
+                        f"marking stream={shown(stream)} seen failed: {exc}"
+                    ) from exc
+                raise
+
+    def seen(self) -> dict[str, float]:
+        """The latest time each stream's writer was heard from (streams never heard: absent)."""
+        return {
+            row[0]: float(row[1]) for row in self._fetch("SELECT stream, at FROM stream_seen", ())
+        }
+
     def version(self, stream: str) -> int:
         """The number of events in ``stream`` (0 for a stream never written)."""
         check_name("stream", stream)
@@ -291,6 +342,7 @@ class SQLiteEventLog(EventLog):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA.format(serial="INTEGER"))
+            self._db.execute(_SEEN_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise CapacityError(
@@ -326,6 +378,7 @@ class PostgresEventLog(EventLog):
             raise CapacityError(f"url cannot be opened: {type(exc).__name__}") from None
         try:  # a role without CREATE on the schema fails here: close what was opened
             self._db.execute(_SCHEMA.format(serial="BIGSERIAL"))
+            self._db.execute(_SEEN_SCHEMA)
             self._db.commit()
         except psycopg.Error as exc:
             self._db.close()

@@ -12,7 +12,10 @@ PostgreSQL database): when another writer appended to the home since, the append
 the service reads the new events of that stream (:meth:`EventLog.read_stream`), applies them
 and checks the command again, and a refusal is given only against the log's latest state. So
 of two services admitting the same bed, one succeeds and the other gets the reason ("bed ... is
-occupied"); :class:`ConcurrencyError` only if the stream keeps changing for 20 tries.
+occupied"); :class:`ConcurrencyError` only if the stream keeps changing for 20 tries. The views
+(:meth:`~BedCapacity.table`, :meth:`~BedCapacity.snapshot`, :meth:`~BedCapacity.stale_homes`)
+first :meth:`~BedCapacity.refresh`: they read every home's new events from the log, so a
+dashboard process shows what the other services wrote.
 
 Time: the homes record their events in **Unix seconds** (wall-clock time, as
 :func:`time.time` gives it), and a bed's events are ordered by that time, so commands are
@@ -27,8 +30,9 @@ and nothing changes.
 :meth:`~BedCapacity.ingest` takes a batch a care home recorded while offline: events that
 already happened, so they are not re-validated against today's state, only against the
 topology; duplicates are dropped and old events lose to newer ones bed by bed. Every accepted
-batch marks its home as seen; :meth:`~BedCapacity.stale_homes` lists the homes silent for more
-than ``stale_after`` seconds, whose figures the dashboard must flag. ``version`` counts changes,
+batch (and every :meth:`~BedCapacity.heartbeat`) marks its home as seen, in the log, so all
+services on it agree; :meth:`~BedCapacity.stale_homes` lists the homes silent for more than
+``stale_after`` seconds, whose figures the dashboard must flag. ``version`` counts changes,
 for live views to notice one.
 
 Complexity: O(1) per event on top of the log's append; a refused command costs one version
@@ -118,7 +122,7 @@ class BedCapacity:
         # before the replay, so a write landing in between is re-read, never skipped.
         self._applied = {home: self.log.version(home) for home in topology.homes()}
         self.projection = CapacityProjection.rebuild(topology, self.log.read())
-        self.last_seen: dict[str, float] = {}
+        self.last_seen: dict[str, float] = self._seen()
         self.version = 0
         self._lock = threading.RLock()
 
@@ -138,6 +142,28 @@ class BedCapacity:
         if changed:
             self.version += 1
         return changed
+
+    def _seen(self) -> dict[str, float]:
+        """When each of the topology's homes was last heard from, by any service on the log."""
+        homes = set(self.topology.homes())
+        return {h: at for h, at in self.log.seen().items() if h in homes}
+
+    def refresh(self) -> bool:
+        """Apply what other services sharing the log appended since this one last looked, and
+        read when each home was last heard from; True if anything changed (then ``version``
+        moved). The views (:meth:`table`, :meth:`snapshot`, :meth:`stale_homes`) call it, so
+        a dashboard shows every writer's changes, not only its own."""
+        with self._lock:
+            changed = False
+            for home in self.topology.homes():
+                changed = self._catch_up(home) or changed
+            seen = self._seen()
+            if seen != self.last_seen:
+                self.last_seen = seen
+                if not changed:
+                    self.version += 1
+                changed = True
+            return changed
 
     # -- commands -------------------------------------------------------------------------
 
@@ -252,22 +278,32 @@ class BedCapacity:
             self.version += 1
         if result.version - result.appended == self._applied[home]:
             self._applied[home] = result.version  # no other writer's rows in between
-        self.last_seen[home] = now
+        self._mark_seen(home, now)
         return result
+
+    def _mark_seen(self, home: str, now: float) -> None:
+        self.log.mark_seen(home, now)  # shared: every service on the log sees the home heard
+        self.last_seen[home] = max(now, self.last_seen.get(home, -math.inf))
 
     def heartbeat(self, home: str) -> None:
         """A home reports in with nothing to say: it is not stale."""
         with self._lock:
             if not isinstance(home, str) or home not in self.topology.homes():
                 raise CapacityError(f"home={shown(home)} is not a known home")
-            self.last_seen[home] = self._now()
+            self._mark_seen(home, self._now())
             self.version += 1
 
     # -- views ----------------------------------------------------------------------------
 
     def stale_homes(self) -> list[str]:
-        """Homes not heard from for more than ``stale_after`` seconds (or never)."""
-        now = self._now()
+        """Homes not heard from for more than ``stale_after`` seconds (or never), by any
+        service sharing the log (after :meth:`refresh`)."""
+        now = self._now()  # checked before anything is read
+        with self._lock:
+            self.refresh()
+            return self._stale(now)
+
+    def _stale(self, now: float) -> list[str]:
         return [h for h in self.topology.homes()
                 if now - self.last_seen.get(h, -math.inf) > self.stale_after]  # fmt: skip
 
@@ -277,17 +313,22 @@ class BedCapacity:
         return home in self.stale_homes()
 
     def table(self, level: Level = "home") -> dict[str, dict[str, int]]:
-        """Beds per status for every unit, home or municipality."""
+        """Beds per status for every unit, home or municipality (after :meth:`refresh`)."""
         with self._lock:
+            self.refresh()
             return self.projection.table(level)
 
     def snapshot(self) -> dict[str, object]:
-        """What a dashboard shows: per home its counts and staleness, and the change counter."""
+        """What a dashboard shows: per home its counts and staleness, and the change counter
+        (after one :meth:`refresh`)."""
+        now = self._now()
         with self._lock:
-            stale = set(self.stale_homes())
-            homes = [{"home": h, **c, "stale": h in stale} for h, c in self.table("home").items()]
+            self.refresh()
+            stale = set(self._stale(now))
+            table = self.projection.table("home")
+            homes = [{"home": h, **c, "stale": h in stale} for h, c in table.items()]
             return {"version": self.version, "homes": homes,
-                    "municipalities": self.table("municipality")}  # fmt: skip
+                    "municipalities": self.projection.table("municipality")}  # fmt: skip
 
     def rebuild(self) -> CapacityProjection:
         """A fresh projection replayed from the log (equal to the live one)."""

@@ -246,7 +246,16 @@ def bench_chaos(quick: bool) -> list[Table]:
     for scenario in ("monkey", "outage"):
         table = Table(
             f"resilience: what clients saw, scenario={scenario} ({requests:,} requests, seed 0)",
-            ["guards", "answered %", "fallback %", "failed %", "p50 ms", "p99 ms", "load x"],
+            [
+                "guards",
+                "answered %",
+                "fallback %",
+                "failed %",
+                "p50 ms",
+                "p99 ms",
+                "load x",
+                "kills",
+            ],
         )
         for row in availability_table(scenario, requests=requests, seed=0):
             e = row.experiment
@@ -258,6 +267,7 @@ def bench_chaos(quick: bool) -> list[Table]:
                 e.p50 * 1000,
                 e.p99 * 1000,
                 e.fleet_calls / e.requests,
+                row.kills,  # instances the monkey killed during the run
             )
         tables.append(table)
     return tables

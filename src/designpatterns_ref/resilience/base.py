@@ -9,7 +9,8 @@ Every guard (:class:`~designpatterns_ref.resilience.CircuitBreaker`,
 stack in one line:
 
 - ``guard.call(fn, *args, **kwargs)``: run ``fn`` under the guard, in this thread;
-- ``await guard.acall(fn, *args, **kwargs)``: the same for a coroutine function;
+- ``await guard.acall(fn, *args, **kwargs)``: the same for a coroutine function (a ``fn``
+  that returns something that cannot be awaited is refused, see :func:`awaitable_of`);
 - ``@guard``: a decorator that picks one of the two by the function's kind.
 
 Two kinds of error live here. :class:`ResilienceError` (a ``ValueError``, with
@@ -48,6 +49,7 @@ __all__ = [
     "ResilienceError",
     "ResilienceFailure",
     "ResilienceTypeError",
+    "awaitable_of",
     "check_address",
     "check_callable",
     "check_exceptions",
@@ -56,6 +58,7 @@ __all__ = [
     "check_percent",
     "check_seconds",
     "count_value",
+    "discard",
     "not_callable",
 ]
 
@@ -171,6 +174,55 @@ def check_exceptions(owner: str, name: str, value: object) -> tuple[type[BaseExc
 def not_callable(owner: str, fn: object) -> ResilienceTypeError:
     """The error for a guarded "function" that cannot be called."""
     return ResilienceTypeError(f"{owner}: fn={shown(fn)} must be callable")
+
+
+def awaitable_of(
+    owner: str, fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any
+) -> Awaitable[T]:
+    """``fn(*args, **kwargs)`` for an ``acall``, checked before the guard takes a permit,
+    a slot, a budget token or an outcome: a ``fn`` that is not callable, or that returns
+    something that cannot be awaited (a plain function given to ``acall``), is refused with
+    :class:`ResilienceTypeError` and the guard is left as it was.
+
+    Calling a coroutine function runs none of its body, so the guard still decides whether it
+    runs: a refused call drops the awaitable with :func:`discard`. An exception that ``fn``
+    raises as it is called is the call's outcome, as if raised when awaited.
+
+    >>> import asyncio
+    >>> async def ping():
+    ...     return "pong"
+    >>> asyncio.run(awaitable_of("Guard.acall", ping, (), {}))
+    'pong'
+    >>> awaitable_of("Guard.acall", lambda: 1, (), {})
+    Traceback (most recent call last):
+    ...
+    designpatterns_ref.resilience.base.ResilienceTypeError: Guard.acall: fn=<function <lambda> ...
+    """
+    if not callable(fn):
+        raise not_callable(owner, fn)
+    try:
+        made = fn(*args, **kwargs)
+    except Exception as exc:  # the dependency's failure (or a bad argument): the call's outcome
+        return _raising(exc)
+    if not inspect.isawaitable(made):
+        raise ResilienceTypeError(
+            f"{owner}: fn={shown(fn)} returned {shown(made)}, which cannot be awaited "
+            "(acall takes a coroutine function; use call for a plain one)"
+        )
+    return made
+
+
+async def _raising(exc: Exception) -> Any:
+    raise exc
+
+
+def discard(awaitable: object) -> None:
+    """Drop an awaitable that will never be awaited: close a coroutine (none of its body
+    runs, and no "never awaited" warning) or cancel a future or task."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+    elif hasattr(awaitable, "cancel") and hasattr(awaitable, "done"):  # a Future or a Task
+        awaitable.cancel()
 
 
 def check_int_seed(owner: str, value: object) -> int:

@@ -69,6 +69,7 @@ from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     check_exceptions,
     check_int,
@@ -76,6 +77,7 @@ from designpatterns_ref.resilience.base import (
     check_seconds,
     count_value,
     decorate,
+    discard,
     not_callable,
 )
 from designpatterns_ref.resilience.window import FAILED, SLOW, CountWindow, TimeWindow
@@ -406,6 +408,8 @@ class CircuitBreaker:
         """Run ``fn(*args, **kwargs)`` through the breaker (raises CallNotPermitted if open)."""
         generation = self._quiet
         if generation < 0:  # not the steady closed state: the general path
+            if not callable(fn):  # refused before the permit, which may move the state
+                raise not_callable("CircuitBreaker.call", fn)
             generation = self._permit()
         clock = self._clock
         start = clock()
@@ -435,15 +439,22 @@ class CircuitBreaker:
         return result
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn(*args, **kwargs)`` through the breaker."""
-        if not callable(fn):
-            raise not_callable("CircuitBreaker.acall", fn)
-        generation = self._permit()
-        start = self._clock()
-        if type(start) is not float or start - start:
-            start = self._checked(start, generation)
+        """Await ``fn(*args, **kwargs)`` through the breaker.
+
+        ``fn`` is called (and what it returns checked) before the breaker is asked: a plain
+        function is refused and changes nothing; a coroutine runs only when permitted.
+        """
+        awaitable = awaitable_of("CircuitBreaker.acall", fn, args, kwargs)
         try:
-            result = await fn(*args, **kwargs)
+            generation = self._permit()
+            start = self._clock()
+            if type(start) is not float or start - start:
+                start = self._checked(start, generation)
+        except BaseException:
+            discard(awaitable)
+            raise
+        try:
+            result = await awaitable
         except BaseException as exc:
             self._outcome(exc, start, generation)
             raise

@@ -46,10 +46,12 @@ from typing import Any, ClassVar, TypeVar
 from designpatterns_ref.resilience.base import (
     BulkheadFull,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     check_int,
     check_seconds,
     count_value,
+    discard,
     not_callable,
 )
 
@@ -267,17 +269,20 @@ class Bulkhead:
         Cancelling the awaiting task while it waits for a slot leaves the bulkhead as if the
         call had never come: it leaves the line, or gives back the slot just handed to it.
         """
-        if not callable(fn):
-            raise not_callable("Bulkhead.acall", fn)
+        awaitable = awaitable_of("Bulkhead.acall", fn, args, kwargs)  # checked before a slot
         try:
-            if self._line:
-                raise IndexError
-            self._slots.pop()
-            self._admit()
-        except IndexError:
-            await self._await_turn()
+            try:
+                if self._line:
+                    raise IndexError
+                self._slots.pop()
+                self._admit()
+            except IndexError:
+                await self._await_turn()
+        except BaseException:  # full, or cancelled in line: the call never runs
+            discard(awaitable)
+            raise
         try:
-            return await fn(*args, **kwargs)
+            return await awaitable
         finally:
             self._release()
 
@@ -393,11 +398,14 @@ class AsyncBulkhead:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` in a slot, or raise BulkheadFull."""
-        if not callable(fn):
-            raise not_callable("Bulkhead.acall", fn)
-        await self._acquire()
+        awaitable = awaitable_of("AsyncBulkhead.acall", fn, args, kwargs)  # before a slot
         try:
-            return await fn(*args, **kwargs)
+            await self._acquire()
+        except BaseException:  # full, or cancelled in line: the call never runs
+            discard(awaitable)
+            raise
+        try:
+            return await awaitable
         finally:
             self._release()
 

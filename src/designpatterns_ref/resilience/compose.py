@@ -51,7 +51,9 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     decorate,
+    discard,
     not_callable,
 )
 
@@ -87,10 +89,21 @@ class Stack:
         return self._outer_call(*self._chain, fn, *args, **kwargs)  # type: ignore[no-any-return]
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn(*args, **kwargs)`` through every guard."""
-        if not callable(fn):
-            raise not_callable("Stack.acall", fn)
-        return await self._outer_acall(*self._achain, fn, *args, **kwargs)  # type: ignore[no-any-return]
+        """Await ``fn(*args, **kwargs)`` through every guard.
+
+        ``fn``'s first awaitable is made and checked here, before any guard acts, and handed
+        to the innermost guard; a retry or a hedge inside makes fresh ones.
+        """
+        pending = [awaitable_of("Stack.acall", fn, args, kwargs)]
+
+        def again() -> Awaitable[Any]:
+            return pending.pop() if pending else awaitable_of("Stack.acall", fn, args, kwargs)
+
+        try:
+            return await self._outer_acall(*self._achain, again)  # type: ignore[no-any-return]
+        finally:
+            for awaitable in pending:  # a guard refused the call before it was made
+                discard(awaitable)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""

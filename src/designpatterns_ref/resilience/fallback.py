@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.resilience.base import (
+    awaitable_of,
     check_callable,
     check_exceptions,
     decorate,
@@ -73,10 +74,9 @@ class Fallback:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, or the handler's answer (awaited if awaitable)."""
-        if not callable(fn):
-            raise not_callable("Fallback.acall", fn)
+        awaitable = awaitable_of("Fallback.acall", fn, args, kwargs)  # a mistake gets no fallback
         try:
-            return await fn(*args, **kwargs)
+            return await awaitable
         except self.on as error:
             answer = self._use(error)
             if inspect.isawaitable(answer):

@@ -14,8 +14,9 @@ shrinks a lot.
   cannot be killed) and runs on until it returns; its answer is dropped.
 
 The delay is ``delay`` when given, else the ``percentile`` of the last ``window`` latencies of
-calls that answered (``initial_delay`` until ``min_samples`` are known). A copy that fails does
-not win: the other copy's answer is awaited, and the call fails only if every copy fails.
+calls that answered (``initial_delay`` until ``min_samples`` are known, so ``min_samples``
+may not exceed ``window``). A copy that fails does not win: the other copy's answer is
+awaited, and the call fails only if every copy fails.
 
 Trade-off: hedging spends a little extra load to cut the tail; only hedge idempotent calls, and
 never in a retry storm (a dependency that is down gets twice the traffic).
@@ -43,10 +44,12 @@ from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
+    awaitable_of,
     check_callable,
     check_int,
     check_seconds,
     decorate,
+    discard,
     not_callable,
 )
 
@@ -82,6 +85,12 @@ class Hedge:
         self.percentile = float(percentile)
         self.window = check_int(owner, "window", window, minimum=1, maximum=10**6)
         self.min_samples = check_int(owner, "min_samples", min_samples, minimum=1, maximum=10**6)
+        if self.delay is None and self.min_samples > self.window:
+            # the window keeps at most ``window`` latencies: the percentile would never start
+            raise ResilienceError(
+                f"{owner}: min_samples={self.min_samples} must be <= window={self.window} "
+                "(the window never holds more latencies than that)"
+            )
         self.initial_delay: float = check_seconds(owner, "initial_delay", initial_delay)
         self.max_workers = check_int(owner, "max_workers", max_workers, minimum=2, maximum=4096)
         self._clock: Clock = check_callable(owner, "clock", clock)
@@ -162,16 +171,19 @@ class Hedge:
 
         A caller cancelled at any point (during the delay too) cancels every copy still running.
         """
-        if not callable(fn):
-            raise not_callable("Hedge.acall", fn)
-        start = self._now()
-        first = asyncio.ensure_future(fn(*args, **kwargs))
+        awaitable = awaitable_of("Hedge.acall", fn, args, kwargs)
+        try:
+            start = self._now()
+        except BaseException:
+            discard(awaitable)
+            raise
+        first = asyncio.ensure_future(awaitable)
         copies = [first]
         error: BaseException | None = None
         try:  # whatever ends the wait (an answer, an error, the caller cancelled), no copy runs on
             done, _ = await asyncio.wait(copies, timeout=self.current_delay())
             if not done:
-                copies.append(asyncio.ensure_future(fn(*args, **kwargs)))
+                copies.append(asyncio.ensure_future(awaitable_of("Hedge.acall", fn, args, kwargs)))
             pending = set(copies)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

@@ -47,8 +47,10 @@ from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     decorate,
+    discard,
     not_callable,
 )
 from designpatterns_ref.resilience.breaker import BreakerState, CircuitBreaker, StateChange
@@ -139,7 +141,7 @@ local fthr, sthr = tonumber(ARGV[6]), tonumber(ARGV[7])
 local function move(new)
   redis.call('HSET', h, 'state', new, 'gen', gen + 1, 'w_calls', 0, 'w_fail', 0, 'w_slow', 0,
              't_calls', 0, 't_fail', 0, 't_slow', 0)
-  if new == 1 then redis.call('HSET', h, 'opened_at', tostring(now_of(ARGV[3]))) end
+  if new == 1 then redis.call('HSET', h, 'opened_at', num(now_of(ARGV[3]))) end
   redis.call('DEL', l)
   return {1, new, st}
 end
@@ -346,12 +348,15 @@ class RedisCircuitBreaker:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` through the shared breaker (the Redis calls block)."""
-        if not callable(fn):
-            raise not_callable("RedisCircuitBreaker.acall", fn)
-        permit = self._permit()
+        awaitable = awaitable_of("RedisCircuitBreaker.acall", fn, args, kwargs)  # before Redis
+        try:
+            permit = self._permit()
+        except BaseException:
+            discard(awaitable)
+            raise
         start = self._timer()
         try:
-            result = await fn(*args, **kwargs)
+            result = await awaitable
         except BaseException as exc:
             self._outcome(exc, self._timer() - start, permit)
             raise

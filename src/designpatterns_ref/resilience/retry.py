@@ -12,7 +12,10 @@ keeps that cost bounded:
 - ``on`` / ``on_result``: retry only these exceptions, or results for which the predicate is
   true (every other exception propagates at once: a bad request stays bad);
 - ``attempt_timeout`` and ``deadline``: a time limit per attempt and for the whole call (no
-  retry starts whose wait would end past the deadline; attempts get what is left);
+  retry starts whose wait would end past the deadline; attempts get what is left). With
+  ``timeout_mode="thread"`` every attempt runs in one pool of ``timeout_workers`` threads
+  (:class:`~designpatterns_ref.resilience.Timeout`'s ``max_workers``), so attempts that hang
+  hold at most that many threads, however many calls and attempts there are;
 - ``budget``: a shared :class:`~designpatterns_ref.resilience.budget.RetryBudget`, so that in
   a widespread outage retries add at most a fixed share of extra load;
 - ``retry_after``: a hint from the failure (by default its ``retry_after`` attribute, seconds,
@@ -60,6 +63,7 @@ from designpatterns_ref.resilience.base import (
     CallTimeout,
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     check_exceptions,
     check_int,
@@ -67,6 +71,7 @@ from designpatterns_ref.resilience.base import (
     check_seconds,
     count_value,
     decorate,
+    discard,
     not_callable,
 )
 from designpatterns_ref.resilience.budget import RetryBudget
@@ -149,6 +154,7 @@ class Retry:
         budget: RetryBudget | None = None,
         retry_after: Callable[[Any], float | None] | None = retry_after_hint,
         timeout_mode: Literal["cooperative", "thread"] = "cooperative",
+        timeout_workers: int = 32,
         seed: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -179,6 +185,9 @@ class Retry:
                 f"{owner}: timeout_mode={shown(timeout_mode, 60)} must be 'cooperative' or 'thread'"
             )
         self.timeout_mode = timeout_mode
+        self.timeout_workers = check_int(
+            owner, "timeout_workers", timeout_workers, minimum=1, maximum=4096
+        )
         if seed is not None:
             check_int_seed(owner, seed)
         self._clock: Clock = check_callable(owner, "clock", clock)
@@ -198,6 +207,14 @@ class Retry:
         self._deposit = budget.deposit if budget is not None else None
         # the fast path: no per-call clock, no timeout, no result check
         self._fast = attempt_timeout is None and deadline is None and on_result is None
+        # One guard for every attempt (each gets its own limit): in thread mode its pool of
+        # ``timeout_workers`` threads is all that hung attempts can ever hold.
+        self._guard = Timeout(
+            attempt_timeout or deadline or 1.0,
+            mode=timeout_mode,
+            max_workers=self.timeout_workers,
+            clock=clock,
+        )
 
     # ----------------------------------------------------------------- observing
     def add_listener(self, listener: Callable[[RetryEvent], object]) -> None:
@@ -326,8 +343,7 @@ class Retry:
             elif limit <= 0:
                 raise CallTimeout("the retry deadline has passed")
             else:
-                guard = Timeout(limit, mode=self.timeout_mode, clock=self._clock)
-                result = guard.call(fn, *args, **kwargs)
+                result = self._guard._within(limit, fn, args, kwargs)
         except self.on as exc:
             return exc, False
         if self.on_result is not None and self.on_result(result):
@@ -337,25 +353,37 @@ class Retry:
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, retrying as configured (waits with ``asleep``).
 
-        Deposits once in the budget, as :meth:`call` does.
+        Deposits once in the budget, as :meth:`call` does. ``fn`` is called first and what it
+        returns checked: a plain function is refused before any deposit, wait or retry.
         """
-        if not callable(fn):
-            raise not_callable("Retry.acall", fn)
-        if self._deposit is not None:
-            self._deposit()
-        start = self._now() if self.deadline is not None else 0.0
+        pending = [awaitable_of("Retry.acall", fn, args, kwargs)]
+        try:
+            if self._deposit is not None:
+                self._deposit()
+            start = self._now() if self.deadline is not None else 0.0
+        except BaseException:
+            discard(pending.pop())
+            raise
         previous = self.backoff.first
         attempt = 0
         while True:
             attempt += 1
             limit = self._limit(start)
+            if limit is not None and limit <= 0:  # the deadline has passed: no attempt is made
+                awaitable = None
+                while pending:
+                    discard(pending.pop())
+            else:
+                awaitable = (
+                    pending.pop() if pending else awaitable_of("Retry.acall", fn, args, kwargs)
+                )
             try:
-                if limit is None:
-                    result = await fn(*args, **kwargs)
-                elif limit <= 0:
+                if awaitable is None:
                     raise CallTimeout("the retry deadline has passed")
+                if limit is None:
+                    result = await awaitable
                 else:
-                    result = await Timeout(limit, clock=self._clock).acall(fn, *args, **kwargs)
+                    result = await self._guard._await_within(limit, awaitable)
             except self.on as exc:
                 outcome: Any = exc
             else:

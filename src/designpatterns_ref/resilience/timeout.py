@@ -53,6 +53,7 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallTimeout,
     ResilienceError,
+    awaitable_of,
     check_callable,
     check_int,
     check_seconds,
@@ -121,56 +122,70 @@ class Timeout:
                     self._executor = pool
         return pool
 
-    def _expired(self, took: float | None) -> CallTimeout:
+    def _expired(self, seconds: float, took: float | None) -> CallTimeout:
         self.timeouts += 1
         if took is None:
-            return CallTimeout(f"call did not finish within the {self.seconds:g}s timeout")
-        return CallTimeout(
-            f"call took {took:g}s, over the {self.seconds:g}s timeout (result discarded)"
-        )
+            return CallTimeout(f"call did not finish within the {seconds:g}s timeout")
+        return CallTimeout(f"call took {took:g}s, over the {seconds:g}s timeout (result discarded)")
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` with the time limit; raise CallTimeout past it."""
         if not callable(fn):
             raise not_callable("Timeout.call", fn)
+        return self._within(self.seconds, fn, args, kwargs)
+
+    def _within(self, seconds: float, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        """:meth:`call` with a limit of ``seconds`` for this call only, in this guard's pool.
+
+        :class:`~designpatterns_ref.resilience.Retry` gives each attempt what its deadline
+        leaves, through one guard, so its ``max_workers`` bounds the threads of every attempt.
+        """
         if self._threaded:
-            return self._call_in_thread(fn, args, kwargs)
+            return self._call_in_thread(seconds, fn, args, kwargs)
         clock = self._clock
         start = read_seconds(clock, ResilienceError, "Timeout.call")  # NaN: never past the limit
-        deadline = start + self.seconds
+        deadline = start + seconds
         outer = _DEADLINE.get()
+        # An enclosing cooperative guard with an earlier deadline: the callee sees that one, and
+        # if the call overruns it, the enclosing guard reports it (and counts it) when the call
+        # returns to it; this guard only answers for a deadline of its own.
+        enclosed = False
         if outer is not None and outer[0] < deadline and outer[1] is clock:
-            deadline = outer[0]
+            deadline, enclosed = outer[0], True
         token = _DEADLINE.set((deadline, clock))
         try:
             result = fn(*args, **kwargs)
         finally:
             _DEADLINE.reset(token)
         now = read_seconds(clock, ResilienceError, "Timeout.call")
-        if now > deadline:
-            raise self._expired(now - start)
+        if now > deadline and not enclosed:
+            raise self._expired(seconds, now - start)
         return result
 
-    def _call_in_thread(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+    def _call_in_thread(self, seconds: float, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
         context = contextvars.copy_context()
         future = self._pool().submit(context.run, fn, *args, **kwargs)
         try:
-            return future.result(timeout=self.seconds)
+            return future.result(timeout=seconds)
         except concurrent.futures.TimeoutError:
             future.cancel()  # only helps if it has not started; a running thread runs on
-            raise self._expired(None) from None
+            raise self._expired(seconds, None) from None
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, cancelling it at the time limit."""
-        if not callable(fn):
-            raise not_callable("Timeout.acall", fn)
-        limit = asyncio.timeout(self.seconds)
+        return await self._await_within(
+            self.seconds, awaitable_of("Timeout.acall", fn, args, kwargs)
+        )
+
+    async def _await_within(self, seconds: float, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` (already checked), cancelling it after ``seconds``."""
+        limit = asyncio.timeout(seconds)
         try:
             async with limit:
-                return await fn(*args, **kwargs)
+                return await awaitable
         except TimeoutError:
             if limit.expired():
-                raise self._expired(None) from None
+                raise self._expired(seconds, None) from None
             raise  # the callee's own TimeoutError
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -142,7 +142,7 @@ def _pg_log() -> PostgresEventLog:
     log = _pg_shared()
     with log._lock:
         log._db.rollback()  # a failed call before must not fail the next entry too
-        log._db.execute("TRUNCATE bed_events RESTART IDENTITY")
+        log._db.execute("TRUNCATE bed_events, stream_seen RESTART IDENTITY")
         log._db.commit()
     log.append("elm", [EV])
     return log
@@ -270,7 +270,21 @@ ENTRIES = [
         {"stream": "elm", "after_version": 0},
         make=_log,
     ),
+    *per_argument(
+        "SQLiteEventLog.mark_seen",
+        lambda log, **kw: log.mark_seen(**kw),
+        {"stream": "elm", "at": 5.0},
+        make=_log,
+        snapshot=lambda log: log.seen(),
+    ),
     Entry("PostgresEventLog(url)", call=lambda _, v: _pg(v)),
+    *per_argument(
+        "PostgresEventLog.mark_seen",
+        lambda log, **kw: log.mark_seen(**kw),
+        {"stream": "elm", "at": 5.0},
+        make=_pg_log,
+        snapshot=lambda log: log.seen(),
+    ),
     *per_argument(
         "PostgresEventLog.append",
         lambda log, **kw: log.append(**kw),
@@ -347,7 +361,16 @@ ENTRIES = [
             make=_svc_set_clock,
             snapshot=_svc_state,
         )
-        for c in ("ingest", "heartbeat", "admit", "transfer", "stale_homes", "is_stale", "snapshot")
+        for c in (
+            "ingest",
+            "heartbeat",
+            "admit",
+            "transfer",
+            "stale_homes",
+            "is_stale",
+            "snapshot",
+            "refresh",
+        )
     ),
     *per_argument(
         "BedCapacity.transfer",

@@ -104,6 +104,7 @@ RETRY_OK: dict[str, Any] = {
     "budget": None,
     "retry_after": None,
     "timeout_mode": "cooperative",
+    "timeout_workers": 2,
     "seed": 1,
 }
 HEDGE_OK: dict[str, Any] = {

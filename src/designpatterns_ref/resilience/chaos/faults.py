@@ -48,8 +48,10 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
+    awaitable_of,
     check_callable,
     check_seconds,
+    discard,
 )
 from designpatterns_ref.resilience.timeout import remaining
 
@@ -267,18 +269,27 @@ class FaultSchedule:
         return faulty
 
     def ainject(self, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        """A coroutine function behind the schedule (waits with ``asyncio.sleep``)."""
+        """A coroutine function behind the schedule (waits with ``asyncio.sleep``).
+
+        Each call first checks that ``fn`` gives something to await (a plain function is
+        refused with ResilienceTypeError, and the schedule neither counts nor delays it).
+        """
         check_callable("FaultSchedule.ainject", "fn", fn)
 
         @functools.wraps(fn)
         async def faulty(*args: Any, **kwargs: Any) -> T:
-            wait, fault = self._decide()
-            if wait > 0:
-                if isinstance(self._clock, ManualClock):
-                    self._clock.advance(wait)
-                else:
-                    await asyncio.sleep(wait)
-            self._raise(fault)
-            return await fn(*args, **kwargs)
+            awaitable = awaitable_of("FaultSchedule.ainject", fn, args, kwargs)
+            try:
+                wait, fault = self._decide()
+                if wait > 0:
+                    if isinstance(self._clock, ManualClock):
+                        self._clock.advance(wait)
+                    else:
+                        await asyncio.sleep(wait)
+                self._raise(fault)
+            except BaseException:  # the fault is the call's answer: the real call never runs
+                discard(awaitable)
+                raise
+            return await awaitable
 
         return faulty

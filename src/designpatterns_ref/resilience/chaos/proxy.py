@@ -309,7 +309,13 @@ class ChaosProxy:
             self._links.discard(link)
 
     def _schedule_reset(self, link: _Link, toxic: Toxic) -> None:
+        """Start the toxic's countdown on this connection, unless one is running already: one
+        timer per connection and toxic (as toxiproxy has), however much data goes through."""
+        if any(t is toxic for t, _ in link.resets):
+            return
+
         def fire() -> None:
+            link.resets = [(t, h) for t, h in link.resets if t is not toxic]  # done: dropped
             if not link.closed.is_set() and self._toxics.get(toxic.name) is toxic:
                 self.resets += 1
                 link.reset()
