@@ -222,8 +222,8 @@ class Resharding:
                 )
         for target in self.target:
             if not jobs.job_rows(db, target, job):
-                if missing_ok and not db.exists(target):
-                    continue
+                if missing_ok and (not db.exists(target) or jobs.empty(db, target)):
+                    continue  # dropped (or made again, empty, by a router given the list)
                 raise ShardingError(
                     f"{what} refused, nothing was changed: target {target!r} holds no rows of "
                     "this resharding (a later resharding made it again)"
