@@ -53,9 +53,7 @@ def snapshot(db: ShardDatabases) -> dict[str, Any]:
     tables = ("orders", "changes", "denied_writes", "resharding", "outgoing")
     return {
         shard: [
-            sorted(db.query(shard, f"SELECT * FROM {t}"))  # noqa: S608 - fixed names
-            for t in tables
-            if db.has_table(shard, t)
+            sorted(db.query(shard, f"SELECT * FROM {t}")) for t in tables if db.has_table(shard, t)
         ]
         for shard in SHARDS
         if db.exists(shard)

@@ -35,7 +35,20 @@ from designpatterns_ref.sharding.keyspace import KeyRange
 from designpatterns_ref.sharding.router import NOT_CUT_OVER
 from designpatterns_ref.sharding.sql import ShardDatabases
 
-__all__ = ["State", "fences", "job_of", "job_phase", "job_rows", "live", "outgoing", "retired"]
+__all__ = [
+    "State",
+    "check_owned",
+    "empty",
+    "fences",
+    "job_of",
+    "job_phase",
+    "job_rows",
+    "live",
+    "outgoing",
+    "own_fences",
+    "plan_start",
+    "retired",
+]
 
 #: A target's progress on one source: last (id, customer) copied, log position applied, phase.
 State = tuple[int, str, int, str]
@@ -100,7 +113,7 @@ def job_phase(db: ShardDatabases, job: str, source: list[str], target: list[str]
     A target marked ``rolled_back`` (a rollback after cut-over under way) wins, then one marked
     ``cut_over`` (the cut-over was decided), then a missing target or row (``"new"``).
     """
-    phases = set()
+    phases: set[str] = set()
     for shard in target:
         rows = job_rows(db, shard, job)
         phases.update(rows[s][3] if s in rows else "new" for s in source)
@@ -144,9 +157,79 @@ def retired(db: ShardDatabases, shard: str) -> bool:
 def empty(db: ShardDatabases, shard: str) -> bool:
     """No rows, no change log, no fence, no resharding rows (as a router makes a new shard)."""
     return not any(
-        _read(db, shard, table, f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608 - fixed names
+        _read(db, shard, table, f"SELECT 1 FROM {table} LIMIT 1")
         for table in ("orders", "changes", "denied_writes", "resharding", "outgoing")
     )
+
+
+# --- the checks a step makes before it writes anything ----------------------------------------
+
+
+def plan_start(
+    db: ShardDatabases, job: str | None, source: list[str], target: list[str]
+) -> dict[str, str]:
+    """What a start does with each target: ``"make"`` (new, or empty as a router makes it),
+    ``"keep"`` (``job`` made it already), ``"remake"`` (retired: drop it and make it again).
+
+    Refused with :class:`ShardingError` if a source is fenced or the source of another job
+    under way, or a target is another job's and not retired.
+    """
+    for shard in source:
+        other = {j: t for j, t in outgoing(db, shard).items() if j != job}
+        if fences(db, shard) or any(live(db, j, t) for j, t in other.items()):
+            raise ShardingError(
+                f"start refused, nothing was changed: source {shard!r} is fenced or the "
+                f"source of another resharding (to {sorted(other.values())}): resume or "
+                "roll that one back first"
+            )
+    plan = {}
+    for shard in target:
+        if not db.exists(shard) or empty(db, shard):
+            plan[shard] = "make"
+        elif job is not None and job_rows(db, shard, job):
+            plan[shard] = "keep"
+        elif retired(db, shard):
+            plan[shard] = "remake"
+        else:
+            raise ShardingError(
+                f"start refused, nothing was changed: target {shard!r} exists and holds "
+                "rows or a fence of another resharding, and is not retired: roll that "
+                "resharding back or finish it, or drop the shard first"
+            )
+    return plan
+
+
+def check_owned(
+    db: ShardDatabases, job: str, source: list[str], target: list[str], what: str, phase: str = ""
+) -> None:
+    """Refuse ``what`` unless every source still names ``job`` and every target holds its
+    rows, carries no fence but the job's and is no other live job's source: else a later
+    resharding moved the shards on, and finishing or undoing this one would lose its writes.
+
+    In phase ``"rolled_back"`` a target may be gone (dropped), or made again empty by a router
+    given the target list.
+    """
+    for shard in source:
+        if job not in outgoing(db, shard):
+            raise ShardingError(
+                f"{what} refused, nothing was changed: source {shard!r} is no longer this "
+                "resharding's (a later resharding made it again)"
+            )
+    for shard in target:
+        if not job_rows(db, shard, job):
+            if phase == "rolled_back" and (not db.exists(shard) or empty(db, shard)):
+                continue
+            raise ShardingError(
+                f"{what} refused, nothing was changed: target {shard!r} holds no rows of "
+                "this resharding (a later resharding made it again)"
+            )
+        other = fences(db, shard) - own_fences(source)
+        later = [t for j, t in outgoing(db, shard).items() if live(db, j, t)]
+        if other or later:
+            raise ShardingError(
+                f"{what} refused, nothing was changed: target {shard!r} was moved on to "
+                f"{sorted(other) or later} by a later resharding"
+            )
 
 
 _FENCES = "SELECT moved_to FROM denied_writes"

@@ -7,12 +7,15 @@ contiguous part of the keyspace: ``source`` is one or more serving shards whose 
 ``target`` shards covering exactly the same range; the other serving shards are not touched,
 so ``-80`` can be split into ``-40`` and ``40-80`` while ``80-`` serves on):
 
-1. **Start**: note each source shard's change-log position, then create the target shards,
-   each *fenced* from the start (a ``from:<sources>`` row in its ``denied_writes``, written in
-   the transaction that creates its tables): a router opened with the target list before the
-   cut-over is refused reads and writes, so it neither reads a partial copy nor takes a write
-   a rollback would drop with the targets (Vitess puts denied tables on the targets when the
-   workflow is created and lifts them at ``SwitchTraffic``).
+1. **Start**: mark each source with a new job id (see :mod:`~designpatterns_ref.sharding.jobs`),
+   note its change-log position, then create the target shards, each *fenced* from the start (a
+   ``from:<sources>`` row in its ``denied_writes``, written with the job's progress rows in the
+   transaction that creates its tables): a router opened with the target list before the
+   cut-over is refused reads and writes, so it neither reads a partial copy nor takes a write a
+   rollback would drop (Vitess puts denied tables on the targets when the workflow is created
+   and lifts them at ``SwitchTraffic``). A target left by an earlier resharding (a retired
+   shard: its rows moved on) is dropped and made again, empty; any other shard of that name is
+   refused, as is a source that is fenced or the source of another resharding under way.
 2. **Copy**: walk each source's rows in primary-key order (``(id, customer)``: an order is its
    customer's, so one key never lives on two shards and two sources merged into one target
    never collide), a chunk at a time, and upsert each row into the target whose key range
@@ -37,23 +40,22 @@ so ``-80`` can be split into ``-40`` and ``40-80`` while ``80-`` serves on):
    covers a shard that does not exist yet, so roll out the target list after the cut-over.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
-table in the same transaction as the rows it describes, under the job id the start made (see
-:mod:`~designpatterns_ref.sharding.jobs`: shard names come back, as in split, merge, split again,
-and a retired shard's old rows are never this job's), and :meth:`Resharding.phase` is read from
-there (one target marked ``cut_over`` means the cut-over was decided; a target that exists but
-cannot be read raises :class:`ShardingError`, never counts as not made yet). Every step checks,
-before it writes anything, that the router serves exactly this job's sources (or, after the
-cut-over, its targets) for the range and that no later resharding has moved its shards on; a
-step that cannot finish is refused and changes nothing. So a process that
-dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
-finish marking, switch the router; a router opened with the old shard list is refused writes
-and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
-the sources' fence and dropping the (still fenced) targets; after it by fencing the targets
-again, replaying their own change
-logs (every write since the cut-over) back onto the sources, marking the targets
-``rolled_back``, lifting the sources' fence, switching back and dropping the targets (Vitess's
-reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished,
-and finishing it marks every target before dropping any.
+table, under the job id, in the same transaction as the rows it describes, and
+:meth:`Resharding.phase` is read from there (shard names come back, as in split, merge back,
+split again: a retired shard's old rows are never this job's; one target marked ``cut_over``
+means the cut-over was decided; a target that exists but cannot be read raises
+:class:`ShardingError`, never counts as not made yet). Before it writes anything, every step
+builds the router's new shard map and checks that the router serves exactly this job's sources
+(or, after the cut-over, its targets) for the range and that no later resharding moved its
+shards on: a stale job is refused and changes nothing. So a process that dies between any two
+steps can :meth:`Resharding.resume` exactly where it was (after cut-over: finish marking,
+switch the router; a router opened with the old shard list is refused writes and reads by the
+fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting the sources'
+fence and dropping the (still fenced) targets; after it by fencing the targets again,
+replaying their own change logs (every write since the cut-over) back onto the sources,
+marking the targets ``rolled_back``, lifting the sources' fence, switching back and dropping
+the targets (Vitess's reverse replication). Once a target is marked ``rolled_back`` only the
+rollback can be finished, and finishing it marks every target before dropping any.
 
 Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the router's pause is
 O(changes since the last catch-up + rows) for the final verification.
@@ -79,43 +81,18 @@ designpatterns_ref.sharding.base.ShardingError: shard '-40' takes no reads yet: 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from uuid import uuid4
-
-from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding import jobs
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap, contiguous
 from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
+from designpatterns_ref.sharding.verify import Verification, compare
 
 __all__ = ["Resharding", "Verification"]
 
-_PHASES = ("copying", "copied", "cut_over", "rolled_back")
 _FENCE = "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING"
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """Per target shard: (source rows, target rows) counts and checksums; ``ok`` if all equal."""
-
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    checksums: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(a == b for a, b in self.counts.values()) and all(
-            a == b for a, b in self.checksums.values()
-        )
-
-
-def _digest(rows: list[tuple[int, str, int]]) -> tuple[int, int]:
-    """Row count and an order-independent checksum (sum of row hashes mod 2**64)."""
-    total = 0
-    for row in rows:
-        total = (total + xxh3_64_intdigest(repr(tuple(row)).encode())) & ((1 << 64) - 1)
-    return len(rows), total
 
 
 class Resharding:
@@ -208,34 +185,6 @@ class Resharding:
         moved = set(self.source) | set(self.target)
         return ShardMap([*(s for s in self.router.shards if s not in moved), *serving])
 
-    def _check_owned(self, job: str, what: str, *, missing_ok: bool = False) -> None:
-        """Refuse ``what`` unless every source still names this job and every target holds
-        its rows, carries no fence but this job's, and is no other job's source: else a later
-        resharding has moved the shards on, and finishing or undoing this one would lose its
-        writes."""
-        db = self.router.db
-        for source in self.source:
-            if job not in jobs.outgoing(db, source):
-                raise ShardingError(
-                    f"{what} refused, nothing was changed: source {source!r} is no longer this "
-                    "resharding's (a later resharding made it again)"
-                )
-        for target in self.target:
-            if not jobs.job_rows(db, target, job):
-                if missing_ok and (not db.exists(target) or jobs.empty(db, target)):
-                    continue  # dropped (or made again, empty, by a router given the list)
-                raise ShardingError(
-                    f"{what} refused, nothing was changed: target {target!r} holds no rows of "
-                    "this resharding (a later resharding made it again)"
-                )
-            other = jobs.fences(db, target) - jobs.own_fences(self.source)
-            later = [t for j, t in jobs.outgoing(db, target).items() if jobs.live(db, j, t)]
-            if other or later:
-                raise ShardingError(
-                    f"{what} refused, nothing was changed: target {target!r} was moved on to "
-                    f"{sorted(other) or later} by a later resharding"
-                )
-
     def start(self) -> None:
         """Mark the sources with a new job, note each source's log position, create the targets
         fenced and record where copying starts.
@@ -254,28 +203,7 @@ class Resharding:
         if phase != "new":
             raise ShardingError(f"resharding is already {phase}: resume or roll back")
         self._new_map(self.source, now=(self.source,), what="start")
-        for source in self.source:
-            other = {j: t for j, t in jobs.outgoing(db, source).items() if j != job}
-            if jobs.fences(db, source) or any(jobs.live(db, j, t) for j, t in other.items()):
-                raise ShardingError(
-                    f"start refused, nothing was changed: source {source!r} is fenced or the "
-                    f"source of another resharding (to {sorted(other.values())}): resume or "
-                    "roll that one back first"
-                )
-        plan = {}
-        for target in self.target:
-            if not db.exists(target) or jobs.empty(db, target):
-                plan[target] = "make"
-            elif job is not None and jobs.job_rows(db, target, job):
-                plan[target] = "keep"
-            elif jobs.retired(db, target):
-                plan[target] = "remake"
-            else:
-                raise ShardingError(
-                    f"start refused, nothing was changed: target {target!r} exists and holds "
-                    "rows or a fence of another resharding, and is not retired: roll that "
-                    "resharding back or finish it, or drop the shard first"
-                )
+        plan = jobs.plan_start(db, job, self.source, self.target)
         job = job or uuid4().hex
         for source in self.source:
             with db.transaction(source, serial=True) as run:
@@ -402,38 +330,11 @@ class Resharding:
     def verify(self) -> Verification:
         """Counts and checksums of each target against the source rows in its range.
 
-        Both sides are multisets of whole rows: every source row in the target's range counts,
-        as read (never collected under a key, which would fold two rows into one the way a
-        wrong key folds them on the target), so a row the copy lost or overwrote changes the
-        count or the checksum. After cut-over the sources are fenced and the targets take the
-        writes, so each target is compared with the source rows in its range with the target's
-        own change log (every write since the cut-over, empty before it) replayed on top: a
-        change replaces every row of its order ``(id, customer)``. Refused with
+        See :func:`~designpatterns_ref.sharding.verify.compare`. Refused with
         :class:`ShardingError` before :meth:`start`.
         """
         self._started("verify")
-        source_rows = [
-            row
-            for source in self.source
-            for row in self.router.db.query(source, "SELECT id, customer, ksid, amount FROM orders")
-        ]
-        counts, sums = {}, {}
-        for target, key_range in self.ranges.items():
-            last: dict[tuple[int, str], tuple[str, int]] = {}  # the latest change of an order
-            for op, id, customer, amount in self.router.db.query(
-                target, "SELECT op, id, customer, amount FROM changes ORDER BY seq"
-            ):
-                last[(id, customer)] = (op, amount)
-            mine = [
-                (i, c, a)
-                for i, c, k, a in source_rows
-                if int(k, 16) in key_range and (i, c) not in last
-            ]
-            mine += [(i, c, a) for (i, c), (op, a) in last.items() if op != "delete"]
-            theirs = self.router.db.query(target, "SELECT id, customer, amount FROM orders")
-            (n1, s1), (n2, s2) = _digest(mine), _digest(theirs)
-            counts[target], sums[target] = (n1, n2), (s1, s2)
-        return Verification(counts, sums)
+        return compare(self.router.db, self.source, self.ranges)
 
     def _fence(self, shards: list[str], moved_to: list[str]) -> None:
         """Fence ``shards``: routers refuse writes and reads there (ordered with their writers)."""
@@ -454,7 +355,7 @@ class Resharding:
 
         After a cut-over (this process's or a dead one's) it only finishes it: verifies, marks
         every target and switches the router (idempotent). It never switches when the
-        verification fails, and it is refused before any write (:meth:`_check_owned`) once a
+        verification fails, and it is refused before any write (see :meth:`rollback`) once a
         later resharding has moved the shards on.
         """
         job, phase = self._current()
@@ -463,7 +364,7 @@ class Resharding:
         with self.router.gate.paused():
             now = (self.source,) if phase == "copied" else (self.source, self.target)
             new_map = self._new_map(self.target, now=now, what="cut_over")
-            self._check_owned(job, "cut_over")
+            jobs.check_owned(self.router.db, job, self.source, self.target, "cut_over")
             if phase == "copied":
                 self._fence(self.source, self.target)
                 self.catch_up()
@@ -525,7 +426,7 @@ class Resharding:
         and drops: a target is dropped only once none is left marked ``cut_over``, so a crash
         among the drops never leaves a lone ``cut_over`` mark that reads as a finished
         cut-over. It does not replay again: the sources may be serving new writes already.
-        Refused before any write (see :meth:`_new_map`, :meth:`_check_owned`) once a later
+        Refused before any write (:meth:`_new_map`, :func:`.jobs.check_owned`) once a later
         resharding has moved the shards on.
         """
         job, phase = self._current()
@@ -536,7 +437,7 @@ class Resharding:
                     self.source, now=(self.source, self.target), what="rollback"
                 )
                 assert job is not None  # a phase past "new" was read from this job's rows
-                self._check_owned(job, "rollback", missing_ok=phase == "rolled_back")
+                jobs.check_owned(db, job, self.source, self.target, "rollback", phase)
             else:
                 new_map = self._new_map(self.source, now=(self.source,), what="rollback")
             if job is None:  # never started (or finished rolling back): nothing to undo
