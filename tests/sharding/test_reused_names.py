@@ -165,6 +165,47 @@ def test_two_jobs_on_one_source(engine: str, place: str) -> None:
     db.close()
 
 
+class Killed(BaseException):
+    """The resharding process dies at a crash point."""
+
+
+def _die_at(point: str) -> Any:
+    def die(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    return die
+
+
+def test_a_decided_cut_over_that_fails_verification_never_switches(engine: str, place: str) -> None:
+    """Finishing a cut-over a dead process decided verifies first: a target that lost a row
+    is refused with ShardingError, and the router keeps serving what it served."""
+    db = open_shards(engine, place)
+    router = Router(db, ["-"])
+    orders: Orders = {}
+    for i in range(30):
+        write(router, orders, i, i)
+    job = Resharding(router, ["-"], ["-80", "80-"], on_point=_die_at("cut_over:-80"))
+    with pytest.raises(Killed):
+        job.run()
+    with db.transaction("80-") as run:  # a row lost on a target
+        run("DELETE FROM orders WHERE id = (SELECT min(id) FROM orders)")
+    router = Router(open_shards(engine, place), ["-"])
+    job = Resharding(router, ["-"], ["-80", "80-"])
+    assert job.phase() == "cut_over"
+    fences = {t: router.db.query(t, "SELECT moved_to FROM denied_writes") for t in job.target}
+    with pytest.raises(ShardingError, match="verification failed, nothing switched"):
+        job.resume()
+    assert router.shards == ("-",)
+    assert {t: router.db.query(t, "SELECT moved_to FROM denied_writes") for t in job.target} == (
+        fences
+    )
+    job.rollback()  # the rollback replays nothing lost: the source still has every order
+    check(router, orders)
+    db.close()
+    router.db.close()
+
+
 # --- a model: random splits, merges, rollbacks and stale jobs against the oracle -------------
 
 _SPLITS = {"-": ["-80", "80-"], "-80": ["-40", "40-80"], "80-": ["80-c0", "c0-"]}
