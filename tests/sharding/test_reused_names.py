@@ -211,10 +211,18 @@ def test_a_decided_cut_over_that_fails_verification_never_switches(engine: str, 
 _SPLITS = {"-": ["-80", "80-"], "-80": ["-40", "40-80"], "80-": ["80-c0", "c0-"]}
 
 
+_QUARTERS = ["-40", "40-80", "80-c0", "c0-"]
+
+
 def _plans(shards: tuple[str, ...]) -> list[tuple[list[str], list[str]]]:
-    """Every split of a serving shard and every merge of two serving halves of a parent."""
+    """Every split of a serving shard and every merge of two serving halves of a parent; and
+    ``-`` into quarters and back (so a name comes back after another way of splitting)."""
     plans = [([s], halves) for s, halves in _SPLITS.items() if s in shards]
     plans += [(halves, [s]) for s, halves in _SPLITS.items() if set(halves) <= set(shards)]
+    if shards == ("-",):
+        plans.append((["-"], _QUARTERS))
+    if shards == tuple(_QUARTERS):
+        plans.append((_QUARTERS, ["-"]))
     return plans
 
 
@@ -226,6 +234,9 @@ _STEP = st.tuples(st.sampled_from(_KINDS), st.integers(0, 40), st.integers(-3, 9
 _RESPLIT = [("reshard", 0, 0), ("write", 3, -1), ("reshard", 2, 0), ("write", 5, 7),
             ("write", 20, 1), ("reshard", 0, 0)]  # fmt: skip
 _STALE = [("reshard", 0, 0), ("reshard", 0, 0), ("stale", 0, 1), ("old_router", 0, 9)]
+# halves, back, quarters, back, halves again: the halves' job lost its target '-' meanwhile
+_OTHER_WAY = [("reshard", 0, 0), ("reshard", 2, 0), ("reshard", 1, 0), ("write", 2, -1),
+              ("reshard", 2, 0), ("reshard", 0, 0)]  # fmt: skip
 
 
 @settings(
@@ -234,6 +245,7 @@ _STALE = [("reshard", 0, 0), ("reshard", 0, 0), ("stale", 0, 1), ("old_router", 
 @given(steps=st.lists(_STEP, min_size=4, max_size=16))
 @example(steps=_RESPLIT)
 @example(steps=_STALE)
+@example(steps=_OTHER_WAY)
 @example(steps=[("reshard", 0, 0), ("stale", 0, -1), ("old_router", 0, 9)])
 def test_model_reused_names_lose_no_order(tmp_path_factory: Any, steps: list[Any]) -> None:
     """Whatever the order of splits, merges (names come back), rollbacks, old job objects run

@@ -134,10 +134,14 @@ def live(db: ShardDatabases, job: str, targets: str) -> bool:
 
 
 def _finished(db: ShardDatabases, job: str, targets: str) -> bool:
-    """Every target of ``job`` is marked ``cut_over`` and carries no fence of ``job``."""
+    """Every target of ``job`` is marked ``cut_over`` and carries no fence of ``job``, or was
+    made again by a later job (asked only of a shard ``job`` fenced: its targets were all made
+    before that fence, and a rollback lifts it before it drops any)."""
     for shard in targets.split(","):
         rows = job_rows(db, shard, job)
-        if not rows or any(state[3] != "cut_over" for state in rows.values()):
+        if not rows:
+            continue  # moved on: made again (or dropped to be made again) by a later job
+        if any(state[3] != "cut_over" for state in rows.values()):
             return False
         source = sorted(rows, key=lambda name: KeyRange.parse(name).start)
         if fences(db, shard) & own_fences(source):
