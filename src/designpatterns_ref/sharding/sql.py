@@ -15,7 +15,9 @@ PostgreSQL each write transaction takes a transaction-scoped advisory lock first
 source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
 on the table at the source, a ``SELECT`` too; and a resharding's target until its cut-over,
 fenced by ``create(shard, fence=...)`` in the transaction that creates its tables). The table
-keeps its name from when it fenced only writes.
+keeps its name from when it fenced only writes. Two more tables hold a resharding's state: on
+a target its progress rows (``resharding``), on a source the job moving its rows (``outgoing``),
+both under the job's id (see :mod:`~designpatterns_ref.sharding.jobs`).
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
 database per shard on a server (psycopg 3). Both hand each thread its own connection, and open
