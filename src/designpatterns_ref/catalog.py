@@ -405,6 +405,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "sql",
                 "router",
                 "resharding",
+                "jobs",
+                "verify",
                 "plot",
             ],
         ),

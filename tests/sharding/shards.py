@@ -8,7 +8,18 @@ import os
 
 from designpatterns_ref.sharding.sql import PostgresShards, ShardDatabases, SQLiteShards
 
-SHARDS = ("-", "-80", "80-", "-40", "40-")  # every shard name these tests make
+SHARDS = (
+    "-",
+    "-80",
+    "80-",
+    "-40",
+    "40-",
+    "40-80",
+    "80-c0",
+    "c0-",
+    "-20",
+    "20-80",
+)  # every shard name these tests make
 _prefixes = (f"t{os.getpid()}_{i}" for i in itertools.count())
 
 

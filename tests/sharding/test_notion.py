@@ -101,6 +101,16 @@ def test_bad_schema_requests_are_refused() -> None:
             call()
 
 
+def test_generate_blocks_defaults_to_no_more_workspaces_than_blocks() -> None:
+    """The default (200 workspaces) is cut to ``n`` for fewer blocks, never refused."""
+    for n in (1, 5, 199, 200, 450):
+        blocks = generate_blocks(n)
+        assert len(blocks) == n
+        assert {b["workspace_id"] for b in blocks} <= set(range(min(200, n)))
+    results = run_schema_lesson(generate_blocks(5), layouts=("typed",), repeat=1)
+    assert [r.layout for r in results] == ["typed"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -119,7 +129,11 @@ def test_bad_schema_requests_are_refused() -> None:
         ({"workspace": None}, "workspace=None"),
         ({"before": True}, "before=True"),
         ({"before": 2**63}, "before="),
-        ({"layouts": "typed"}, "layouts='typed' must be a list"),
+        ({"layouts": "typed"}, "layouts='typed' must be a non-empty list"),
+        ({"layouts": 5}, "layouts=5 must be a non-empty list"),
+        ({"layouts": []}, r"layouts=\[\] must be a non-empty list"),
+        ({"layouts": [1]}, r"layouts=\[1\] must be a non-empty list"),
+        ({"layouts": ["jsonb+gin"]}, "layout='jsonb\\+gin' is not one of"),
     ],
 )
 def test_bad_schema_lesson_arguments_are_refused(kwargs: dict[str, object], message: str) -> None:

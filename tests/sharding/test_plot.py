@@ -33,5 +33,6 @@ def test_lookup_cost_and_schema_figures() -> None:
     fig = plot_schema(results)
     assert len(fig.axes[0].patches) == 3 * len(results)  # a bar per query per layout
     assert fig.axes[0].get_xlabel()
-    with pytest.raises(ShardingError):
-        plot_schema([])
+    for bad in ([], [1], "ab", None, results[0], [results[0], "x"]):
+        with pytest.raises(ShardingError, match="results"):
+            plot_schema(bad)  # type: ignore[arg-type]

@@ -195,9 +195,18 @@ def plot_lookup_cost(
 
 
 def plot_schema(results: Sequence[Any], *, ax: Any = None) -> Any:
-    """Grouped bars: ms per query (page, done, due) for each layout in ``results``."""
-    if not results:
-        raise ShardingError("plot_schema: results is empty; pass run_schema_lesson(...)'s list")
+    """Grouped bars: ms per query (page, done, due) for each layout in ``results`` (a list of
+    :class:`~designpatterns_ref.sharding.schema.SchemaResult`, as ``run_schema_lesson`` returns)."""
+    from designpatterns_ref.sharding.schema import SchemaResult
+
+    if not isinstance(results, list | tuple) or not results:
+        raise ShardingError(
+            f"results={shown(results, 80)} must be a non-empty list of SchemaResult; pass "
+            "run_schema_lesson(...)'s list"
+        )
+    for result in results:
+        if not isinstance(result, SchemaResult):
+            raise ShardingError(f"results holds {shown(result, 80)}: each must be a SchemaResult")
     fig, ax = new_figure(ax)
     queries = list(results[0].ms)
     width = 0.8 / len(results)

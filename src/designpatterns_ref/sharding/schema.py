@@ -56,10 +56,13 @@ LAYOUTS = ("json", "json+index", "typed", "typed+index")  #: PostgreSQL adds "js
 MAX_BLOCKS = 5_000_000
 
 
-def generate_blocks(n: int, *, seed: int = 0, workspaces: int = 200) -> list[Block]:
-    """``n`` blocks spread over ``workspaces`` workspaces, about 50 blocks a page."""
+def generate_blocks(n: int, *, seed: int = 0, workspaces: int | None = None) -> list[Block]:
+    """``n`` blocks spread over ``workspaces`` workspaces (default ``min(200, n)``), about 50
+    blocks a page."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BLOCKS:
         raise ShardingError(f"n={shown(n)} must be an int in [1, {MAX_BLOCKS:,}]")
+    if workspaces is None:
+        workspaces = min(200, n)
     if not isinstance(workspaces, int) or isinstance(workspaces, bool) or not 1 <= workspaces <= n:
         raise ShardingError(f"workspaces={shown(workspaces)} must be an int in [1, n]")
     rng = random.Random(seed)
@@ -215,13 +218,21 @@ def run_schema_lesson(
             raise ShardingError(f"{name}={shown(value)} must be an int within +-(2**63 - 1)")
     if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= 1000:
         raise ShardingError(f"repeat={shown(repeat)} must be an int in [1, 1000]")
-    if isinstance(layouts, str | bytes):
-        raise ShardingError(f"layouts={shown(layouts)} must be a list of layout names")
+    if layouts is not None and (
+        not isinstance(layouts, list | tuple)
+        or not layouts
+        or not all(isinstance(layout, str) for layout in layouts)
+    ):
+        raise ShardingError(
+            f"layouts={shown(layouts)} must be a non-empty list of layout names, or None for all"
+        )
     if engine not in ("sqlite", "postgres"):
         raise ShardingError(f"engine={shown(engine)} must be 'sqlite' or 'postgres'")
     if engine == "postgres" and not isinstance(pg_url, str):
         raise ShardingError("engine='postgres' needs pg_url, a postgresql:// URL")
-    chosen = list(layouts or (LAYOUTS if engine == "sqlite" else (*LAYOUTS, "jsonb+gin")))
+    chosen = list(LAYOUTS if engine == "sqlite" else (*LAYOUTS, "jsonb+gin"))
+    if layouts is not None:
+        chosen = list(layouts)
     for layout in chosen:
         if layout not in (*LAYOUTS, "jsonb+gin") or (layout == "jsonb+gin" and engine == "sqlite"):
             raise ShardingError(

@@ -15,7 +15,9 @@ PostgreSQL each write transaction takes a transaction-scoped advisory lock first
 source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
 on the table at the source, a ``SELECT`` too; and a resharding's target until its cut-over,
 fenced by ``create(shard, fence=...)`` in the transaction that creates its tables). The table
-keeps its name from when it fenced only writes.
+keeps its name from when it fenced only writes. Two more tables hold a resharding's state: on
+a target its progress rows (``resharding``), on a source the job moving its rows (``outgoing``),
+both under the job's id (see :mod:`~designpatterns_ref.sharding.jobs`).
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
 database per shard on a server (psycopg 3). Both hand each thread its own connection, and open
@@ -54,9 +56,13 @@ _SCHEMA = (
     # shard and two shards' rows never collide when a merge puts them together
     "CREATE TABLE IF NOT EXISTS orders (id BIGINT NOT NULL, customer TEXT NOT NULL, "
     "ksid TEXT NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY (id, customer))",
-    # the copy cursor: the last (id, customer) copied from ``source``
-    "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
-    "copied_customer TEXT NOT NULL, applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
+    # on a resharding's target: the copy cursor (the last (id, customer) copied from
+    # ``source``), the log position applied and the phase, of the resharding ``job``
+    "CREATE TABLE IF NOT EXISTS resharding (job TEXT NOT NULL, source TEXT NOT NULL, "
+    "copied_id BIGINT NOT NULL, copied_customer TEXT NOT NULL, applied_seq BIGINT NOT NULL, "
+    "phase TEXT NOT NULL, PRIMARY KEY (job, source))",
+    # on a resharding's source: the resharding ``job`` moving its rows, and its target shards
+    "CREATE TABLE IF NOT EXISTS outgoing (job TEXT PRIMARY KEY, targets TEXT NOT NULL)",
     # a row here fences the shard: it serves no more routed writes or reads, its rows now live
     # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
@@ -66,6 +72,7 @@ _KEY_PROBE = (
     "INSERT INTO orders (id, customer, ksid, amount) SELECT 0, 'x', 'x', 0 WHERE 1 = 0 "
     "ON CONFLICT (id, customer) DO NOTHING",
     "SELECT copied_customer FROM resharding WHERE 1 = 0",
+    "SELECT job FROM resharding WHERE 1 = 0",
 )
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
 # a fence row: where the rows went (shard names), or "from:" and where they still come from
@@ -156,14 +163,22 @@ class ShardDatabases:
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
-    def create(self, shard: str, *, fence: str | None = None) -> None:
+    def create(
+        self,
+        shard: str,
+        *,
+        fence: str | None = None,
+        rows: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> None:
         """Create the shard's database (if needed) and its tables.
 
         With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
         transaction (ordered with the shard's writers): the tables never exist unfenced.
-        ``fence`` is shard names joined by commas, optionally after ``"from:"``. A shard whose
-        tables an older version made (``orders`` keyed by ``id`` alone) is refused with
-        :class:`ShardingError`: its orders cannot hold two customers' orders of one number.
+        ``fence`` is shard names joined by commas, optionally after ``"from:"``. ``rows`` are
+        more ``(statement, params)`` run in that transaction (a resharding's progress rows, so
+        a target never exists without them). A shard whose tables an older version made
+        (``orders`` keyed by ``id`` alone, progress rows without a job) is refused with
+        :class:`ShardingError`.
         """
         _check_fence(fence)
         with self.transaction(shard, serial=fence is not None) as run:
@@ -175,13 +190,16 @@ class ShardDatabases:
                 except Exception as old:  # the driver's error: the statement cannot prepare
                     raise ShardingError(
                         f"shard {shown(shard)} was made by an older version: its orders are not "
-                        f"keyed by (id, customer) ({type(old).__name__}: {old}); recreate it"
+                        "keyed by (id, customer) or its resharding rows name no job "
+                        f"({type(old).__name__}: {old}); recreate it"
                     ) from None
             if fence is not None:
                 run(
                     "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",
                     (fence,),
                 )
+            for statement, params in rows:
+                run(statement, params)
 
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -373,10 +391,16 @@ class PostgresShards(ShardDatabases):
             "id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
         )
 
-    def create(self, shard: str, *, fence: str | None = None) -> None:
+    def create(
+        self,
+        shard: str,
+        *,
+        fence: str | None = None,
+        rows: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> None:
         _check_fence(fence)  # before the database is made: a refused call changes nothing
         self._admin(shard, f"CREATE DATABASE {self.database(shard)}")
-        super().create(shard, fence=fence)
+        super().create(shard, fence=fence, rows=rows)
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         if serial:  # one writer at a time per shard: change-log order is commit order
