@@ -121,6 +121,13 @@ _KEY_FAMILIES = ("followers", "followees", "by", "home", "flag")
 _FAMILY_MARKS = tuple(f"{family}:" for family in _KEY_FAMILIES)
 
 
+def _floor(capped: object, oldest: list[str]) -> int:
+    """A timeline's floor from its capped flag and its oldest member (a list of 0 or 1)."""
+    if not capped:
+        return COMPLETE
+    return int(oldest[0]) if oldest else NOTHING
+
+
 def _glob_escape(text: str) -> str:
     """``text`` as a literal inside a ``SCAN MATCH`` pattern: ``*?[]\\`` escaped."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
@@ -451,18 +458,40 @@ class RedisStore:
             pipe.sismember(self._k("flag", "capped"), user)
             pipe.zrange(self._k("home", user), 0, 0)
         res = pipe.execute()
-        out = []
-        for capped, oldest in zip(res[0::2], res[1::2], strict=True):
-            if not capped:
-                out.append(COMPLETE)
-            else:
-                out.append(int(oldest[0]) if oldest else NOTHING)
-        return out
+        return [_floor(c, o) for c, o in zip(res[0::2], res[1::2], strict=True)]
+
+    def home_read(self, user: str, limit: int, before: int) -> tuple[list[int], int]:
+        """:meth:`home_page` and the timeline's floor: one ``MULTI`` on one server.
+
+        On a cluster the timeline and the capped flags hash to different slots, so no
+        ``MULTI`` (nor script) holds both: the page and the oldest id go first, the capped
+        flag in a round trip after them. The capped mark is never taken off, so the flag read
+        after the page is at least the one the page was read under; the oldest id may be older
+        than the timeline's by then (trimmed since), which is why a reader bounds what it
+        merges by the page it got, not by the floor (see ``FanoutOnWrite._load``).
+        """
+        key, capped = self._k("home", user), self._k("flag", "capped")
+        pipe = self._pipe()
+        pipe.zrevrangebyscore(key, _bound(before), "-inf", 0, limit)
+        pipe.zrange(key, 0, 0)
+        if self.cluster:
+            page, oldest = pipe.execute()
+            is_capped = self.r.sismember(capped, user)
+        else:
+            pipe.sismember(capped, user)
+            page, oldest, is_capped = pipe.execute()
+        return [int(i) for i in page], _floor(is_capped, oldest)
 
     def home_clear(self, user: str) -> None:
+        """Empty ``user``'s timeline and mark it capped (the mark is never taken off, see
+        :class:`~designpatterns_ref.feed.FeedStore`): one ``MULTI``; on a cluster the mark
+        first, in a round trip of its own, so no reader finds the emptied timeline complete."""
         pipe = self._pipe()
+        pipe.sadd(self._k("flag", "capped"), user)
+        if self.cluster:
+            pipe.execute()
+            pipe = self._pipe()
         pipe.delete(self._k("home", user))
-        pipe.srem(self._k("flag", "capped"), user)
         pipe.execute()
 
     def home_entries(self) -> int:
