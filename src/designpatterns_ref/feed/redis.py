@@ -80,6 +80,7 @@ from designpatterns_ref.feed.base import (
     FeedTypeError,
     FeedUnavailable,
     Post,
+    _check_encodable,
     id_in_range,
 )
 from designpatterns_ref.feed.storecheck import checked_store
@@ -188,6 +189,7 @@ class RedisStore:
         self.deadline = check_deadline("RedisStore", deadline, FeedError)
         if not isinstance(prefix, str) or not prefix:
             raise FeedTypeError(f"prefix={shown(prefix)} must be a non-empty str")
+        _check_encodable("prefix", prefix)  # every key holds it, and Redis keeps UTF-8
         for mark in _FAMILY_MARKS:
             at = prefix.find(mark, 1)
             if at > 0:
