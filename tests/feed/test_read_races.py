@@ -41,6 +41,7 @@ class Turns:
         self.turn: str | None = None
         self.parked: set[str] = set()
         self.finished: set[str] = set()
+        self.started = False  # until run(): calls pass straight through (feeds being made)
 
     def view(self, store: FeedStore, actor: str) -> Any:
         turns = self
@@ -63,6 +64,8 @@ class Turns:
         return Stepped()
 
     def _wait(self, actor: str) -> None:
+        if not self.started:
+            return
         with self.cond:
             self.parked.add(actor)
             self.cond.notify_all()
@@ -95,6 +98,7 @@ class Turns:
                     self.finished.add(name)
                     self.cond.notify_all()
 
+        self.started = True
         names = list(actors)
         threads = [threading.Thread(target=body, args=(n, actors[n])) for n in names]
         for thread in threads:

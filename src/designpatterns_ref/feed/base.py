@@ -211,12 +211,17 @@ class FeedStore(Protocol):
     of an author is still being fanned out, ``clear_pending`` ends that once its fan-out is
     done, and ``last_key`` gives the id and key of the author's newest post. ``post_mark``
     is a number that changes whenever a post can newly be seen (``None`` when the store cannot
-    tell that cheaply): equal readings mean no post appeared in between. A ``shared``
+    tell that cheaply): equal readings mean no post appeared in between. ``claim`` records the
+    strategy that fills the store (its kind, and the hybrid's threshold) the first time a feed
+    is made on it, and returns the one recorded, so that a feed of another strategy refuses a
+    store whose timelines it would misread. A ``shared``
     store (Redis) is read by several processes, so its feeds default to wall-clock time (see
     :class:`Feed`).
     """
 
     name: str
+
+    def claim(self, strategy: str) -> str: ...
 
     # users and activity
     def add_user(self, user: str, now: float) -> None: ...

@@ -140,6 +140,9 @@ class HybridFanout(FanoutOnWrite):
         flags in the store were set against it)."""
         return self._threshold
 
+    def _strategy(self) -> str:
+        return f"{self.kind} threshold={self.threshold}"
+
     def _is_pushed(self, author: str) -> bool:
         return not self._store.has_flag(CELEBRITY, [author])[0]
 

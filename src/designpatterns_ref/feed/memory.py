@@ -57,6 +57,14 @@ class MemoryStore:
         self._keys: dict[str, tuple[int, str]] = {}
         self._next_id = 1
         self._latest_at = float("-inf")
+        self._strategy: str | None = None
+
+    def claim(self, strategy: str) -> str:
+        """Record ``strategy`` as the one filling this store, unless one already is; return
+        the one recorded."""
+        if self._strategy is None:
+            self._strategy = strategy
+        return self._strategy
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:

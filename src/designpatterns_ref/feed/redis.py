@@ -18,7 +18,7 @@ key                    type        holds
 ``flag:{kind}``        set         users flagged ``capped``, ``celebrity`` or ``stale``
 ``pending``            hash        author -> id of their post still being fanned out
 ``keys``               hash        author -> ``"{id} {key}"`` of their newest post
-``meta``               hash        ``next_id`` and ``latest_at``
+``meta``               hash        ``next_id``, ``latest_at`` and ``strategy``
 =====================  ==========  ===============================================
 
 :meth:`RedisStore.clear` deletes these keys only (it scans ``prefix`` plus each family's name),
@@ -255,6 +255,14 @@ class RedisStore:
             for i in range(0, len(keys), 1000):
                 deleted += int(self.r.delete(*keys[i : i + 1000]))
         return deleted
+
+    def claim(self, strategy: str) -> str:
+        """Record ``strategy`` in ``meta`` unless one already is (``HSETNX``, so two servers
+        claiming at once agree), and return the one recorded."""
+        pipe = self._pipe()  # one key: on a cluster too, its node runs the two in order
+        pipe.hsetnx(self._k("meta"), "strategy", strategy)
+        pipe.hget(self._k("meta"), "strategy")
+        return str(pipe.execute()[1])
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:

@@ -184,6 +184,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "users": _users,
     "authors": _users,
     "kind": _name,
+    "strategy": _name,
     "body": _text,
     "key": _key,
     "now": _time,
