@@ -149,7 +149,7 @@ def test_a_redis_store_refuses_a_prefix_utf8_cannot_carry(prefix: str) -> None:
     UnicodeEncodeError."""
     import redis
 
-    with pytest.raises(FeedError, match="prefix=.*surrogate"):
+    with pytest.raises(FeedError, match=r"prefix=.*surrogate"):
         RedisStore(redis.Redis(port=1, decode_responses=True), prefix=prefix)
 
 

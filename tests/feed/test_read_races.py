@@ -91,7 +91,7 @@ class Turns:
         def body(name: str, work: Callable[[], object]) -> None:
             try:
                 results[name] = work()
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:  # reported by run()
                 errors.append(exc)
             finally:
                 with self.cond:

@@ -71,10 +71,8 @@ class Graph:
                 )
         # a repeated edge is one follow once loaded, yet the counts would count it twice
         if len(set(self.edges)) < len(self.edges):
-            twice = next(e for e, n in Counter(self.edges).items() if n > 1)
-            raise FeedError(
-                f"edges holds ({shown(twice[0])}, {shown(twice[1])}) twice; each edge once"
-            )
+            a, b = next(e for e, n in Counter(self.edges).items() if n > 1)
+            raise FeedError(f"edges holds ({shown(a)}, {shown(b)}) twice; each edge once")
 
     def follower_counts(self) -> Counter[str]:
         """Followers per user (users with none are absent, as in any Counter)."""
