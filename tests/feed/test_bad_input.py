@@ -88,6 +88,15 @@ def test_post_refuses_int_times_a_float_cannot_hold(feed: Any, at: int) -> None:
     assert feed.post("bob", at=2**53).at == 2.0**53
 
 
+def test_the_refusal_of_an_int_time_says_what_is_allowed(feed: Any) -> None:
+    """The message said "an int within +-2**53", yet 2**54 (which a float holds) is taken."""
+    with pytest.raises(FeedError) as refused:
+        feed.post("bob", at=2**54 + 1)
+    assert "or an int within +-2**53" not in str(refused.value)
+    assert "or an int a float holds exactly" in str(refused.value)
+    assert feed.post("bob", at=2**54).at == 2.0**54
+
+
 @pytest.mark.parametrize("value", [HUGE, math.nan, -1])
 def test_hybrid_settings_refuse_huge_values(value: object) -> None:
     with pytest.raises(FeedError, match="inactive_after="):
@@ -132,6 +141,24 @@ def test_objects_that_are_not_stores_are_refused(kind: Callable[..., Any], store
 def test_a_redis_store_needs_a_redis_client(client: object) -> None:
     with pytest.raises(FeedTypeError, match="client="):
         RedisStore(client)
+
+
+@pytest.mark.parametrize("prefix", ["p\ud800:", "\udfff"])
+def test_a_redis_store_refuses_a_prefix_utf8_cannot_carry(prefix: str) -> None:
+    """Every key holds the prefix: the store was made, then each call raised a bare
+    UnicodeEncodeError."""
+    import redis
+
+    with pytest.raises(FeedError, match=r"prefix=.*surrogate"):
+        RedisStore(redis.Redis(port=1, decode_responses=True), prefix=prefix)
+
+
+def test_a_hybrids_threshold_is_read_only() -> None:
+    """Lowered after the celebrity flags were set against it, it broke the write bound."""
+    feed = HybridFanout(threshold=3)
+    with pytest.raises(AttributeError):
+        feed.threshold = 1  # type: ignore[misc]
+    assert feed.threshold == 3
 
 
 @pytest.mark.parametrize("user", ["\ud800", "a\udfffb"])
@@ -263,6 +290,8 @@ def test_timeline_refuses_a_cursor_with_bad_fields_and_counts_nothing(
         (("a", "b"), (("zz", "a"),), "'zz' is not in users"),
         (("a", "b"), (("a", "b"), ("b", "b")), "cannot follow themselves"),
         (("a", "b", "a"), (), "'a' twice"),
+        # one follow once loaded, yet follower_counts (and simulate's formulas) counted it twice
+        (("a", "b", "c"), (("a", "b"), ("c", "b"), ("a", "b")), r"\('a', 'b'\) twice"),
     ],
 )
 def test_a_graph_refuses_edges_load_would_refuse(
@@ -300,6 +329,16 @@ def test_simulate_refuses_before_it_loads_the_graph(
         )
     assert feed.store.user_count() == 0
     simulate(feed, power_law(10, seed=1), Workload(posts=3, reads=3, author_bias=-10.0))
+
+
+@pytest.mark.parametrize(("posts", "reads"), [(1, 0), (0, 1), (2, 5)])
+def test_simulate_refuses_posts_or_reads_on_a_graph_with_no_users(posts: int, reads: int) -> None:
+    """The first post or read picked a user from an empty list: a bare IndexError."""
+    feed = FanoutOnWrite(clock=ManualClock())
+    with pytest.raises(FeedError, match=f"graph has no users.*posts={posts} and reads={reads}"):
+        simulate(feed, Graph((), ()), Workload(posts=posts, reads=reads))
+    assert feed.store.user_count() == 0
+    assert simulate(feed, Graph((), ()), Workload(posts=0, reads=0)).users == 0
 
 
 @pytest.mark.parametrize(

@@ -207,3 +207,37 @@ def test_redis_store_keeps_everything_under_its_prefix(redis_url: str) -> None:
     assert store.clear() == len(keys) and not client.keys("*")
     client.close()
     store.r.close()
+
+
+SWITCHES = [
+    # (the strategy that filled the store, another that would misread it)
+    (lambda s: FanoutOnRead(s), lambda s: FanoutOnWrite(s)),
+    (lambda s: FanoutOnRead(s), lambda s: HybridFanout(s, threshold=3)),
+    (lambda s: FanoutOnWrite(s), lambda s: HybridFanout(s, threshold=3)),
+    (lambda s: FanoutOnWrite(s), lambda s: FanoutOnRead(s)),
+    (lambda s: HybridFanout(s, threshold=100), lambda s: HybridFanout(s, threshold=3)),
+]
+
+
+@pytest.mark.parametrize(("first", "then"), SWITCHES)
+def test_a_store_serves_the_one_strategy_that_filled_it(
+    stores: StoreFactory,
+    first: Callable[[object], Feed],
+    then: Callable[[object], Feed],
+) -> None:
+    """A push feed on a store a pull feed had filled read every timeline as empty and complete;
+    a hybrid on a graph another strategy had loaded (or with a lower threshold than its flags
+    were set against) pushed each post to every follower. The store records the strategy (and
+    the hybrid's threshold) that filled it, and a feed of another refuses it, changing
+    nothing; another feed of the same strategy, settings aside, is welcome."""
+    store = stores()
+    filled = first(store)
+    filled.add_users(["star", *(f"f{i}" for i in range(5))])
+    for i in range(5):
+        filled.follow(f"f{i}", "star")
+    post = filled.post("star", at=1.0)
+    with pytest.raises(FeedError, match="holds timelines made by"):
+        then(store)
+    assert [p.id for p in filled.timeline("f0")] == [post.id]
+    again = first(store)
+    assert [p.id for p in again.timeline("f0")] == [post.id]

@@ -480,3 +480,55 @@ def test_ids_outside_the_64_bit_range_are_absent_in_every_store(
         assert [p.id for p in feed.timeline("b")] == [3, 2, 1]  # nothing changed
     finally:
         cleanup(stores)
+
+
+def test_a_crossing_up_cut_short_and_never_retried_keeps_reads_exact(stores: StoreFactory) -> None:
+    """The follow that makes an author a celebrity fails at its k-th store call (before or after
+    it ran), for every k, and the client gives up: every other user's timeline is still the
+    brute-force merge of the followees the store holds (the follower's own may lack the
+    author's posts, as after any follow cut short, until it is retried), and the author's next
+    post is pushed to fewer than ``threshold`` followers. The crossing used to take the author's
+    pushed posts out before it set the flag: cut short between the two, every follower's
+    timeline lost them until that very follow was retried, and the next post was pushed to
+    every follower."""
+    for after in (False, True):
+        for k in itertools.count(1):
+            feed, faults, _ = fresh(stores, "hybrid", "store")  # threshold 2
+            try:
+                feed.add_users(USERS)
+                feed.follow("b", "a")
+                feed.follow("b", "d")
+                for author in "ada":
+                    feed.post(author)
+                faults.arm(k, after)
+                try:
+                    feed.follow("c", "a")
+                except FeedUnavailable:
+                    assert faults.fired
+                faults.disarm()
+                _check_against_the_store(feed, but="c")
+                before = feed.stats.copy()
+                feed.post("a")
+                assert feed.stats.since(before).post_writes < 2
+                _check_against_the_store(feed, but="c")
+                feed.follow("c", "a")  # the retry
+                _check_against_the_store(feed)
+            finally:
+                cleanup(stores)
+            if not faults.fired:  # k is past the follow's last store call
+                break
+
+
+def _check_against_the_store(feed: Feed, but: str = "") -> None:
+    """Each user's timeline, whole and page by page, is the brute-force merge of the live
+    posts of the followees the store holds; ``but``'s shows none twice and none it should not."""
+    every = {a: feed.store.authored([a], 10**6, 2**62)[0] for a in USERS}
+    for user in USERS:
+        want = sorted((i for a in feed.followees(user) for i in every[a]), reverse=True)
+        got = [p.id for p in feed.timeline(user, 1000)]
+        if user == but:
+            assert got == sorted(set(got), reverse=True), user
+            assert set(got) <= set(want), user
+            continue
+        assert got == want, user
+        assert pages(feed, user, 2) == want, user

@@ -50,6 +50,8 @@ def seen(store: Any) -> object:
         store.latest_at(),
         [store.home_page(u, 100, TOP) for u in USERS],
         store.home_floors(USERS),
+        [store.home_read(u, n, before) for u in USERS for n in (1, 3) for before in (2, 5, TOP)],
+        store.claim("push"),
         store.authored(USERS, 100, TOP),
         store.has_flag("celebrity", USERS),
         store.home_entries(),

@@ -15,6 +15,7 @@ seeds than the others, since only some interleavings cross at the wrong moment.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from typing import Any
@@ -98,3 +99,84 @@ def test_threads_sharing_a_redis_store_end_exact(
         want = sorted((i for a in check.followees(reader) for i in by[a]), reverse=True)
         got: list[Any] = [p.id for p in check.timeline(reader, 1000)]
         assert got == want, (reader, check.followees(reader))
+
+
+@pytest.mark.parametrize(
+    ("kind", "inactive_after", "seed"),
+    [("push", None, s) for s in range(4)]
+    + [("hybrid", ia, s) for ia in (None, 0.002) for s in range(4)],
+)
+def test_pages_read_while_other_servers_write_never_repeat_a_post(
+    redis_url: str, kind: str, inactive_after: float | None, seed: int
+) -> None:
+    """A server walks timelines page by page while three others follow, unfollow, post and
+    delete (with ``inactive_after`` a few milliseconds, the hybrid also rebuilds): every page,
+    and every walk, is strictly newest first. A page read and its floor read apart let a trim
+    in between make the merge repeat the posts of the page (tests/feed/test_read_races.py
+    replays such schedules one store call at a time)."""
+    prefix = f"rw{seed}{kind}{inactive_after}:"
+
+    def feed() -> Feed:
+        store = RedisStore.from_url(redis_url, prefix=prefix, deadline=DEADLINE)
+        if kind == "push":
+            return FanoutOnWrite(store, max_len=3)
+        return HybridFanout(
+            store, threshold=3, inactive_after=inactive_after, max_len=3, rebuild_len=2
+        )
+
+    readers = [f"r{i}" for i in range(4)]
+    setup = feed()
+    setup.add_users(AUTHORS + readers)
+    start = threading.Barrier(THREADS + 1)
+    done = threading.Event()
+    errors: list[BaseException] = []
+    walks: list[list[int]] = []
+
+    def write(t: int) -> None:
+        rng = random.Random(seed * 100 + t)
+        mine, posted = feed(), []
+        start.wait()
+        try:
+            for _ in range(80):
+                step = rng.random()
+                if step < 0.35:
+                    mine.follow(rng.choice(readers), rng.choice(AUTHORS))
+                elif step < 0.55:
+                    mine.unfollow(rng.choice(readers), rng.choice(AUTHORS))
+                elif step < 0.85:
+                    posted.append(mine.post(rng.choice(AUTHORS)).id)
+                elif posted:
+                    mine.delete(posted.pop(rng.randrange(len(posted))))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    def read() -> None:
+        rng = random.Random(seed)
+        mine = feed()
+        start.wait()
+        try:
+            while not done.is_set():
+                who, limit, cursor, walk = rng.choice(readers), rng.randint(1, 3), None, []
+                while True:
+                    page = mine.timeline(who, limit, before=cursor)
+                    walk += [p.id for p in page]
+                    if len(page) < limit:
+                        break
+                    cursor = page[-1]
+                walks.append(walk)
+        except BaseException as exc:
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(t,)) for t in range(THREADS)]
+    reader = threading.Thread(target=read)
+    for th in [*writers, reader]:
+        th.start()
+    for th in writers:
+        th.join()
+    done.set()
+    reader.join()
+    setup.store.clear()  # type: ignore[attr-defined]
+    assert not errors, errors
+    assert walks
+    for walk in walks:
+        assert all(a > b for a, b in itertools.pairwise(walk)), walk

@@ -200,19 +200,28 @@ class FeedStore(Protocol):
     timeline that has been trimmed is *capped*: its *floor* is its oldest id, and only ids at
     or above the floor are guaranteed to be all there (:data:`COMPLETE` when nothing was ever
     cut, ``sys.maxsize`` when a capped timeline is empty). The capped mark must never lag
-    behind a trim: a store sets it before, or in the same transaction as, the cut.
+    behind a trim: a store sets it before, or in the same transaction as, the cut. It is never
+    taken off: ``home_clear`` empties a timeline and leaves it capped (floor ``sys.maxsize``,
+    so its reads merge everything until it is refilled), and ``home_read`` returns a page with
+    its timeline's floor, read in one step (on a Redis Cluster, the floor after the page), so a
+    reader never takes a page cut by a trim or a clear for a complete one.
 
     ``new_post`` stores the post, marks it as the author's *pending* post and records its
     idempotency ``key`` as the author's last one, in one step; ``pending_post`` tells which post
     of an author is still being fanned out, ``clear_pending`` ends that once its fan-out is
     done, and ``last_key`` gives the id and key of the author's newest post. ``post_mark``
     is a number that changes whenever a post can newly be seen (``None`` when the store cannot
-    tell that cheaply): equal readings mean no post appeared in between. A ``shared``
+    tell that cheaply): equal readings mean no post appeared in between. ``claim`` records the
+    strategy that fills the store (its kind, and the hybrid's threshold) the first time a feed
+    is made on it, and returns the one recorded, so that a feed of another strategy refuses a
+    store whose timelines it would misread. A ``shared``
     store (Redis) is read by several processes, so its feeds default to wall-clock time (see
     :class:`Feed`).
     """
 
     name: str
+
+    def claim(self, strategy: str) -> str: ...
 
     # users and activity
     def add_user(self, user: str, now: float) -> None: ...
@@ -250,6 +259,7 @@ class FeedStore(Protocol):
     ) -> int: ...
     def home_remove(self, users: Sequence[str], ids: Sequence[int]) -> int: ...
     def home_page(self, user: str, limit: int, before: int) -> list[int]: ...
+    def home_read(self, user: str, limit: int, before: int) -> tuple[list[int], int]: ...
     def home_floors(self, users: Sequence[str]) -> list[int]: ...
     def home_clear(self, user: str) -> None: ...
     def home_entries(self) -> int: ...

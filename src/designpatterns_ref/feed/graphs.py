@@ -69,6 +69,10 @@ class Graph:
                     f"edges holds ({shown(follower)}, {shown(followee)}): a user cannot follow "
                     "themselves"
                 )
+        # a repeated edge is one follow once loaded, yet the counts would count it twice
+        if len(set(self.edges)) < len(self.edges):
+            a, b = next(e for e, n in Counter(self.edges).items() if n > 1)
+            raise FeedError(f"edges holds ({shown(a)}, {shown(b)}) twice; each edge once")
 
     def follower_counts(self) -> Counter[str]:
         """Followers per user (users with none are absent, as in any Counter)."""

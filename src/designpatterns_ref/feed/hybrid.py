@@ -23,8 +23,13 @@ When an author crosses the threshold the timelines are kept exact: going up, the
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
 down, they are pushed back in, above each timeline's floor (a capped timeline the crossing up
 emptied gets none back: its reads merge them). Each crossing costs up to ``threshold x max_len``
-entries. The timelines change before the author's flag does, so a crossing cut short by an
-outage is finished by retrying the follow or unfollow that caused it. With several servers on
+entries. Going up, the new follower first gets the author's posts as for any follow, then the
+flag is set, then the pushed posts are taken out: cut short after the flag, posts are both
+pushed and pulled, which reads drop as doubles; cut short before it, the author is still pushed
+to every follower, and its next post (or follow) crosses instead of pushing, so no post is ever
+pushed to ``threshold`` followers or more, even on a store whose graph another strategy loaded.
+Going down, the timelines change before the flag does, so a crossing cut short by an outage is
+finished by retrying the unfollow that caused it. With several servers on
 one store, a crossing down makes a second pass once its flag is clear (for posts and follows of
 servers that still saw the flag), and a celebrity's unfollow removes the author's posts pushed
 by a server that had not seen the crossing up. Those passes cannot cover every schedule: a
@@ -124,10 +129,19 @@ class HybridFanout(FanoutOnWrite):
             raise FeedError(
                 f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
             )
-        self.threshold = threshold
+        self._threshold = threshold
         self.inactive_after = inactive_after
         super().__init__(store, max_len=max_len, clock=clock)
         self.rebuild_len = min(rebuild_len, self.max_len)
+
+    @property
+    def threshold(self) -> int:
+        """Followers from which an author is pulled, not pushed (read-only: the celebrity
+        flags in the store were set against it)."""
+        return self._threshold
+
+    def _strategy(self) -> str:
+        return f"{self.kind} threshold={self.threshold}"
 
     def _is_pushed(self, author: str) -> bool:
         return not self._store.has_flag(CELEBRITY, [author])[0]
@@ -139,6 +153,11 @@ class HybridFanout(FanoutOnWrite):
         if not self._is_pushed(post.author):
             return []
         followers = self._store.followers(post.author)
+        if len(followers) >= self.threshold:
+            # a celebrity without its flag: a crossing up cut short before the flag, or a
+            # store whose graph was loaded by another strategy; cross now, push nothing
+            self._cross_up(post.author)
+            return []
         if self.inactive_after is None or now is None or not followers:
             return followers
         cutoff = now - self.inactive_after
@@ -244,15 +263,25 @@ class HybridFanout(FanoutOnWrite):
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee) and self._store.follower_count(followee) >= self.threshold:
-            # crossing up: the followee's posts will be pulled, so take the pushed ones out,
-            # then flag it; cut short between the two, the author is still pushed and a retry
-            # of the follow crosses again (flag first would leave ids pushed and pulled)
-            (recent,) = self._store.authored([followee], self.max_len, _TOP)
-            followers = self._store.followers(followee)
-            self.stats.removals += self._store.home_remove(followers, recent)
-            self._store.set_flag(CELEBRITY, [followee], True)
+            # crossing up: first the follow an ordinary author gets (so that, cut short before
+            # the flag, the author is still pushed everywhere, this follower included), then
+            # the crossing
+            super()._on_follow(follower, followee)
+            self._cross_up(followee)
             return
         super()._on_follow(follower, followee)
+
+    def _cross_up(self, author: str) -> None:
+        """Flag ``author`` a celebrity, then take its pushed posts out of its followers'
+        timelines. Flag first: cut short after it, the posts are both pushed and pulled, which
+        reads drop as doubles (and a celebrity's unfollow removes); cut short before it, the
+        author is still pushed, and its next post (:meth:`_push_targets`) or follow crosses
+        again. So every read is exact either way, and no post is pushed to ``threshold`` or
+        more followers."""
+        self._store.set_flag(CELEBRITY, [author], True)
+        (recent,) = self._store.authored([author], self.max_len, _TOP)
+        followers = self._store.followers(author)
+        self.stats.removals += self._store.home_remove(followers, recent)
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
         if not self._is_pushed(followee) and self._store.follower_count(followee) < self.threshold:

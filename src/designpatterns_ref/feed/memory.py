@@ -57,6 +57,14 @@ class MemoryStore:
         self._keys: dict[str, tuple[int, str]] = {}
         self._next_id = 1
         self._latest_at = float("-inf")
+        self._strategy: str | None = None
+
+    def claim(self, strategy: str) -> str:
+        """Record ``strategy`` as the one filling this store, unless one already is; return
+        the one recorded."""
+        if self._strategy is None:
+            self._strategy = strategy
+        return self._strategy
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:
@@ -214,6 +222,10 @@ class MemoryStore:
         end = bisect_left(timeline, before)
         return _newest_first(timeline, max(0, end - limit), end)
 
+    def home_read(self, user: str, limit: int, before: int) -> tuple[list[int], int]:
+        """:meth:`home_page` and the timeline's floor (see :meth:`home_floors`), in one step."""
+        return self.home_page(user, limit, before), self.home_floors([user])[0]
+
     def home_floors(self, users: Sequence[str]) -> list[int]:
         capped, home = self._flags["capped"], self._home
         out = []
@@ -226,8 +238,10 @@ class MemoryStore:
         return out
 
     def home_clear(self, user: str) -> None:
+        """Empty ``user``'s timeline and mark it capped: nothing in it can be trusted until it
+        is refilled (the capped mark is never taken off, see :class:`FeedStore`)."""
         self._home.pop(user, None)
-        self._flags["capped"].discard(user)
+        self._flags["capped"].add(user)
 
     def home_entries(self) -> int:
         return sum(len(t) for t in self._home.values())

@@ -189,15 +189,20 @@ class FanoutOnWrite(Feed):
         return recent[0] if recent else after
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
-        ids = self._store.home_page(user, limit, before)
+        # the page and its timeline's floor in one read: read apart, another server's trim or
+        # rebuild between the two could make the floor claim more, or less, than the page holds
+        ids, floor = self._store.home_read(user, limit, before)
         reads = 1
-        if len(ids) < limit:
-            (floor,) = self._store.home_floors([user])
-            if floor != COMPLETE:  # trimmed: posts below the floor may be missing, merge them
-                sources = self._pushed_followees(user)
-                older = self._store.authored(sources, limit - len(ids), min(before, floor))
-                ids += _merge_newest(older, limit - len(ids))
-                reads += len(sources)
+        if len(ids) < limit and floor != COMPLETE:
+            # Capped: posts below the page may be missing, merge them. A short page reaches the
+            # bottom of the timeline it was read from, so the floor it was read under is its
+            # last id (or ``before`` and above, when it is empty): merging below that, not
+            # below the floor's value, never brings back an id the page holds, nor skips one,
+            # even where the floor is read after the page (on a Redis Cluster).
+            sources = self._pushed_followees(user)
+            older = self._store.authored(sources, limit - len(ids), ids[-1] if ids else before)
+            ids += _merge_newest(older, limit - len(ids))
+            reads += len(sources)
         pulled = self._pulled(user)
         if pulled:
             # a full page already holds `limit` ids: only newer pulled posts can enter it

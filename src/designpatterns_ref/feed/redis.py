@@ -18,7 +18,7 @@ key                    type        holds
 ``flag:{kind}``        set         users flagged ``capped``, ``celebrity`` or ``stale``
 ``pending``            hash        author -> id of their post still being fanned out
 ``keys``               hash        author -> ``"{id} {key}"`` of their newest post
-``meta``               hash        ``next_id`` and ``latest_at``
+``meta``               hash        ``next_id``, ``latest_at`` and ``strategy``
 =====================  ==========  ===============================================
 
 :meth:`RedisStore.clear` deletes these keys only (it scans ``prefix`` plus each family's name),
@@ -80,6 +80,7 @@ from designpatterns_ref.feed.base import (
     FeedTypeError,
     FeedUnavailable,
     Post,
+    _check_encodable,
     id_in_range,
 )
 from designpatterns_ref.feed.storecheck import checked_store
@@ -119,6 +120,13 @@ _KEY_FAMILIES = ("followers", "followees", "by", "home", "flag")
 #: keys of the store whose prefix ends just before it (``feed:home:users`` is the home timeline
 #: of user ``users`` under ``feed:``), and the outer store's scans would reach them.
 _FAMILY_MARKS = tuple(f"{family}:" for family in _KEY_FAMILIES)
+
+
+def _floor(capped: object, oldest: list[str]) -> int:
+    """A timeline's floor from its capped flag and its oldest member (a list of 0 or 1)."""
+    if not capped:
+        return COMPLETE
+    return int(oldest[0]) if oldest else NOTHING
 
 
 def _glob_escape(text: str) -> str:
@@ -181,6 +189,7 @@ class RedisStore:
         self.deadline = check_deadline("RedisStore", deadline, FeedError)
         if not isinstance(prefix, str) or not prefix:
             raise FeedTypeError(f"prefix={shown(prefix)} must be a non-empty str")
+        _check_encodable("prefix", prefix)  # every key holds it, and Redis keeps UTF-8
         for mark in _FAMILY_MARKS:
             at = prefix.find(mark, 1)
             if at > 0:
@@ -246,6 +255,14 @@ class RedisStore:
             for i in range(0, len(keys), 1000):
                 deleted += int(self.r.delete(*keys[i : i + 1000]))
         return deleted
+
+    def claim(self, strategy: str) -> str:
+        """Record ``strategy`` in ``meta`` unless one already is (``HSETNX``, so two servers
+        claiming at once agree), and return the one recorded."""
+        pipe = self._pipe()  # one key: on a cluster too, its node runs the two in order
+        pipe.hsetnx(self._k("meta"), "strategy", strategy)
+        pipe.hget(self._k("meta"), "strategy")
+        return str(pipe.execute()[1])
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:
@@ -451,18 +468,40 @@ class RedisStore:
             pipe.sismember(self._k("flag", "capped"), user)
             pipe.zrange(self._k("home", user), 0, 0)
         res = pipe.execute()
-        out = []
-        for capped, oldest in zip(res[0::2], res[1::2], strict=True):
-            if not capped:
-                out.append(COMPLETE)
-            else:
-                out.append(int(oldest[0]) if oldest else NOTHING)
-        return out
+        return [_floor(c, o) for c, o in zip(res[0::2], res[1::2], strict=True)]
+
+    def home_read(self, user: str, limit: int, before: int) -> tuple[list[int], int]:
+        """:meth:`home_page` and the timeline's floor: one ``MULTI`` on one server.
+
+        On a cluster the timeline and the capped flags hash to different slots, so no
+        ``MULTI`` (nor script) holds both: the page and the oldest id go first, the capped
+        flag in a round trip after them. The capped mark is never taken off, so the flag read
+        after the page is at least the one the page was read under; the oldest id may be older
+        than the timeline's by then (trimmed since), which is why a reader bounds what it
+        merges by the page it got, not by the floor (see ``FanoutOnWrite._load``).
+        """
+        key, capped = self._k("home", user), self._k("flag", "capped")
+        pipe = self._pipe()
+        pipe.zrevrangebyscore(key, _bound(before), "-inf", 0, limit)
+        pipe.zrange(key, 0, 0)
+        if self.cluster:
+            page, oldest = pipe.execute()
+            is_capped = self.r.sismember(capped, user)
+        else:
+            pipe.sismember(capped, user)
+            page, oldest, is_capped = pipe.execute()
+        return [int(i) for i in page], _floor(is_capped, oldest)
 
     def home_clear(self, user: str) -> None:
+        """Empty ``user``'s timeline and mark it capped (the mark is never taken off, see
+        :class:`~designpatterns_ref.feed.FeedStore`): one ``MULTI``; on a cluster the mark
+        first, in a round trip of its own, so no reader finds the emptied timeline complete."""
         pipe = self._pipe()
+        pipe.sadd(self._k("flag", "capped"), user)
+        if self.cluster:
+            pipe.execute()
+            pipe = self._pipe()
         pipe.delete(self._k("home", user))
-        pipe.srem(self._k("flag", "capped"), user)
         pipe.execute()
 
     def home_entries(self) -> int:

@@ -183,6 +183,11 @@ def simulate(
     if feed.store.user_count():
         raise FeedError(f"feed={shown(feed)} must be empty: simulate loads the graph into it")
     work = workload or Workload()
+    if not graph.users and (work.posts or work.total_reads):
+        raise FeedError(
+            f"graph has no users, so none can post or read: the workload's posts={work.posts} "
+            f"and reads={work.total_reads} must both be 0 for it"
+        )
     graph.load(feed)
     before = feed.stats.copy()
     rng = random.Random(work.seed)

@@ -106,10 +106,11 @@ def _time(field: str, value: object) -> float:
         raise FeedTypeError(f"{field}={shown(value, 80)} must be a number of seconds")
     if not -sys.float_info.max <= value <= sys.float_info.max:  # NaN, inf, 10**400
         raise FeedError(f"{field}={shown(value, 80)} must be finite")
-    if float(value) != value:  # an int past 2**53: as a float, a later time could equal it
+    if float(value) != value:  # past 2**53 (some ints): as a float, a later time could equal it
         raise FeedError(
             f"{field}={shown(value, 80)} is an int a float cannot hold exactly; every store "
-            "keeps times as floats, so a time must be a float or an int within +-2**53"
+            "keeps times as floats, so a time must be a float or an int a float holds exactly "
+            "(every int within +-2**53, and past it only some)"
         )
     return float(value)  # every store keeps a float (Redis has no other number)
 
@@ -183,6 +184,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "users": _users,
     "authors": _users,
     "kind": _name,
+    "strategy": _name,
     "body": _text,
     "key": _key,
     "now": _time,

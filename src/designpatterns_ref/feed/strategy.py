@@ -64,9 +64,24 @@ class Feed(ABC):
         self._store: FeedStore = unchecked(self.store)
         self.clock = check_clock(clock, store)
         self.stats = FeedStats()
+        # A store's timelines are what the strategy that filled them made (none for pull,
+        # pushed ids for push, push below a threshold for the hybrid): another would misread
+        # them (push finds a pull store's timelines empty and complete; a hybrid with a lower
+        # threshold pushes to followers its flags say are too many).
+        recorded = self._store.claim(self._strategy())
+        if recorded != self._strategy():
+            raise FeedError(
+                f"store={shown(store)} holds timelines made by {shown(recorded)}, not "
+                f"{shown(self._strategy())}: a store serves one strategy (and one hybrid "
+                "threshold); use a fresh store (or clear() a RedisStore) and load the graph again"
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(store={self.store.name})"
+
+    def _strategy(self) -> str:
+        """What this strategy records in its store (see :meth:`FeedStore.claim`)."""
+        return self.kind
 
     # -- validation helpers ------------------------------------------------------------
 

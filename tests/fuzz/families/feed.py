@@ -170,6 +170,7 @@ def _redis_store_state(store: Any) -> object:
 
 #: Valid arguments of every FeedStore method that takes some (each entry makes one hostile).
 _STORE_CALLS: dict[str, dict[str, Any]] = {
+    "claim": {"strategy": "push"},
     "add_user": {"user": "dee", "now": 3.0},
     "has_user": {"user": "ann"},
     "touch": {"user": "ann", "now": 3.0},
@@ -192,6 +193,7 @@ _STORE_CALLS: dict[str, dict[str, Any]] = {
     "home_add": {"users": ["cy"], "ids": [1], "max_len": 3, "capped": False},
     "home_remove": {"users": ["ann"], "ids": [1]},
     "home_page": {"user": "ann", "limit": 5, "before": 10},
+    "home_read": {"user": "ann", "limit": 5, "before": 10},
     "home_floors": {"users": ["ann", "cy"]},
     "home_clear": {"user": "ann"},
     "set_flag": {"kind": "stale", "users": ["ann"], "on": True},
