@@ -3,14 +3,18 @@ answers, the field errors, the fuzzing; the request framing is in test_api_frami
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -267,6 +271,47 @@ def test_a_number_whose_exponent_no_decimal_holds_is_400(client: httpx.Client) -
         body = json.dumps({**WELL, "pulse": 0}).replace('"pulse": 0', f'"pulse": {sent}')
         r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
         assert r.status_code == 400 and "exponent" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("sent", ["1e999999999999999999", "-1e400000", "1e19", "2e0"])
+def test_a_huge_whole_number_choice_is_422_at_once(client: httpx.Client, sent: str) -> None:
+    # int() of 1e999999999999999999 ran out of memory (500); of 1e400000, 11 s of CPU. The
+    # server runs in this process, so its CPU time is counted here too.
+    body = json.dumps({**WELL, "spo2_scale": 1}).replace('"spo2_scale": 1', f'"spo2_scale": {sent}')
+    start = time.process_time()
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert time.process_time() - start < 1.0
+    if sent == "2e0":  # JSON has one number type: 2e0 is the option 2
+        assert r.status_code == 200 and r.json()["values"]["spo2_scale"] == 2
+        return
+    assert r.status_code == 422
+    (problem,) = r.json()["problems"]
+    assert (problem["field"], problem["message"]) == ("spo2_scale", "not one of the allowed values")
+    assert Decimal(problem["value"]) == Decimal(sent)
+
+
+def test_a_slow_score_does_not_stall_the_server(
+    base_url: str, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A score held until /health has answered: on the event loop, /health could not answer.
+    from designpatterns_ref.clinical import api
+
+    entered, release = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return assess(*args, **kwargs)
+
+    monkeypatch.setattr(api, "assess", held)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.post, f"{base_url}/v1/news2", json=WELL, timeout=60)
+        try:
+            assert entered.wait(30)
+            assert client.get("/health", timeout=5).status_code == 200
+        finally:
+            release.set()
+        assert slow.result().status_code == 200
 
 
 def test_wrong_content_type_is_415(client: httpx.Client) -> None:
