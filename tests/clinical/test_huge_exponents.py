@@ -8,6 +8,8 @@ the cost before was seconds to minutes, or a MemoryError.
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -18,8 +20,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import VitalsError, assess, news2
-from designpatterns_ref.clinical.engine import check_choice
-from designpatterns_ref.clinical.rules import NEWS2, SPO2_SCALE
+from designpatterns_ref.clinical._cli import register
+from designpatterns_ref.clinical.engine import check_choice, check_number, quantise
+from designpatterns_ref.clinical.rules import NEWS2, RESPIRATION_RATE, SPO2_SCALE
 
 OK = dict(respiration_rate=18, spo2=97, systolic_bp=120, pulse=70, consciousness="A",
           temperature=37.0)  # fmt: skip
@@ -87,3 +90,50 @@ def test_a_huge_spo2_scale_is_refused_by_every_entry_point(
         assert info.value.fields == ("spo2_scale",)
         assert "not one of the allowed values" in str(info.value)
     assert cpu() < CPU_BOUND
+
+
+@given(
+    st.sampled_from(["", "-"]),
+    st.integers(-50, 50) | st.integers(-(10**18) + 1, 10**18 - 1),
+    st.sampled_from(NUMBERS),
+    st.booleans(),
+)
+@example("", 999_999_999_999_999_999, "respiration_rate", True)
+@example("-", 999_999_999_999_999_999, "spo2", False)
+def test_a_zero_of_any_exponent_is_scored_as_zero(
+    sign: str, exponent: int, field: str, fast: bool
+) -> None:
+    # 0E+999999999999999999 is 0: it scored by multiplying 0 by 10**(10**18), and never returned.
+    zero = Decimal(f"{sign}0E{exponent}")
+    start = time.process_time()
+    try:
+        got: object = assess(NEWS2, {**OK, field: zero}, use_fast_path=fast).as_dict()
+    except VitalsError as err:
+        got = [(p.field, p.message) for p in err.problems]
+    checked = check_number(RESPIRATION_RATE, zero)
+    quantised = quantise(zero, Decimal("0.1"))
+    assert time.process_time() - start < CPU_BOUND
+    try:
+        want: object = assess(NEWS2, {**OK, field: 0}).as_dict()
+    except VitalsError as err:  # 0 is impossible for this field: refused the same way
+        want = [(p.field, p.message) for p in err.problems]
+    assert got == want
+    assert checked == (Decimal(0), None) and quantised == 0
+
+
+def test_the_cli_scores_a_zero_of_any_exponent(
+    cpu: Callable[[], float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser(prog="dpref")
+        register(parser.add_subparsers())
+        args = parser.parse_args(list(argv))
+        status: int = args.func(args)
+        return status
+
+    args = ["--spo2", "97", "--sbp", "120", "--pulse", "70", "--acvpu", "A", "--temp", "37"]
+    assert run("news2", "--rr", "0e999999999999999999", *args, "--json") == 0
+    huge = json.loads(capsys.readouterr().out)
+    assert cpu() < CPU_BOUND
+    assert run("news2", "--rr", "0", *args, "--json") == 0
+    assert huge == json.loads(capsys.readouterr().out)

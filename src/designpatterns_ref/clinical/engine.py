@@ -119,9 +119,11 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
-    if max(exact.adjusted() - resolution.adjusted(), 0) + len(resolution.as_tuple().digits) > (
-        MAX_QUANTISED_DIGITS
-    ):
+    if (
+        exact
+        and max(exact.adjusted() - resolution.adjusted(), 0) + len(resolution.as_tuple().digits)
+        > MAX_QUANTISED_DIGITS
+    ):  # a zero of any exponent is 0 steps
         raise ClinicalError(
             f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution} "
             f"(at most {MAX_QUANTISED_DIGITS} in the result)"
