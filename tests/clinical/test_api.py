@@ -342,6 +342,22 @@ def test_raw_vital_signs_are_never_logged(
         assert value not in text
 
 
+def test_a_request_that_fails_is_logged_as_a_failure(
+    base_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.clinical import api
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a fault in the scoring code")
+
+    monkeypatch.setattr(api, "assess", broken)
+    with caplog.at_level(logging.INFO, logger="designpatterns_ref.clinical.api"):
+        # its own connection: the server closes it after a 500
+        assert httpx.post(f"{base_url}/v1/news2", json=WELL, timeout=10).status_code == 500
+    lines = [r.getMessage() for r in caplog.records if r.name == "designpatterns_ref.clinical.api"]
+    assert lines and lines[-1].startswith("POST /v1/news2 500 error"), lines
+
+
 def test_openapi_examples_are_real(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     examples = schema["paths"]["/v1/news2"]["post"]["requestBody"]["content"]["application/json"][

@@ -272,7 +272,8 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
 
     async def score(request: Request) -> _Response:
         start = time.perf_counter()
-        status, outcome = 200, ""
+        # A failure until a response is ready: a crash or a client gone mid-body logs as 500.
+        status, outcome = 500, "error"
         try:
             data = await _read_json(request, limit)
             if not isinstance(data, dict):
@@ -302,8 +303,9 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
                     "problems": [p.as_dict() for p in problems],
                 }
                 return _Response(body, status_code=422)
-            outcome = "partial" if result.partial else f"risk={result.risk}"
-            return _Response(result.as_dict())
+            response = _Response(result.as_dict())
+            status, outcome = 200, "partial" if result.partial else f"risk={result.risk}"
+            return response
         except _Refused as refused:
             status, outcome = refused.status, refused.detail
             if refused.problems:
