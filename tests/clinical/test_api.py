@@ -314,6 +314,18 @@ def test_a_slow_score_does_not_stall_the_server(
         assert slow.result().status_code == 200
 
 
+def test_a_body_of_unknown_fields_gets_a_small_answer(client: httpx.Client) -> None:
+    # 500 unknown keys in 4 KiB: each was its own problem listing the known fields (80 KB).
+    keys = [str(i) for i in range(500)]
+    body = json.dumps({**WELL, **dict.fromkeys(keys, 0)}, separators=(",", ":"))
+    assert len(body) <= DEFAULT_MAX_BODY_BYTES
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and len(r.content) < len(body)
+    (problem,) = r.json()["problems"]
+    assert (problem["field"], problem["value"]) == ("unknown fields", 500)
+    assert problem["message"].startswith("not fields of news2: '0', '1',")
+
+
 def test_wrong_content_type_is_415(client: httpx.Client) -> None:
     r = client.post("/v1/news2", content=b"pulse=70", headers={"content-type": "text/plain"})
     assert r.status_code == 415

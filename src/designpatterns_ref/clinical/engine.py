@@ -363,8 +363,7 @@ def assess(
         )
     problems: list[Problem] = []
     if not raw.keys() <= plan.known:
-        known = ", ".join(ruleset.input_names)
-        problems += [Problem(k, raw[k], "unknown field", known) for k in raw if k not in plan.known]
+        problems.append(_unknown([k for k in raw if k not in plan.known], raw, ruleset))
     # Phase 1: validate every input; numbers become whole steps of the chart's resolution.
     checked: dict[str, Any] = {}
     cautions: list[Caution] = []
@@ -412,6 +411,27 @@ def assess(
         ruleset.name, total, subscores, red, row.risk, row.monitoring, row.response, values,
         False, (), notes, row.name,
     )  # fmt: skip
+
+
+#: The most unknown field names one problem lists.
+MAX_UNKNOWN_SHOWN = 10
+#: The field of the one problem naming several unknown keys (no input has a space in its name).
+UNKNOWN_FIELDS = "unknown fields"
+
+
+def _unknown(keys: list[object], raw: Mapping[object, object], ruleset: Ruleset) -> Problem:
+    """One problem for every unknown key, the known fields listed once: an answer the size of
+    the request's known part, however many keys a request invents. A single unknown key is
+    named with its value (``bp=120``); several are counted and listed, up to
+    :data:`MAX_UNKNOWN_SHOWN`, under the field :data:`UNKNOWN_FIELDS`."""
+    known = ", ".join(ruleset.input_names)
+    if len(keys) == 1:
+        return Problem(keys[0], raw[keys[0]], "unknown field", known)  # type: ignore[arg-type]
+    listed = ", ".join(shown(k, 40) for k in keys[:MAX_UNKNOWN_SHOWN])
+    more = f" and {len(keys) - MAX_UNKNOWN_SHOWN} more" if len(keys) > MAX_UNKNOWN_SHOWN else ""
+    return Problem(
+        UNKNOWN_FIELDS, len(keys), f"not fields of {ruleset.name}: {listed}{more}", known
+    )
 
 
 def _allowed(ruleset: Ruleset, name: str) -> str:
