@@ -419,14 +419,14 @@ MAX_UNKNOWN_SHOWN = 10
 UNKNOWN_FIELDS = "unknown fields"
 
 
-def _unknown(keys: list[object], raw: Mapping[object, object], ruleset: Ruleset) -> Problem:
+def _unknown(keys: list[str], raw: Mapping[str, object], ruleset: Ruleset) -> Problem:
     """One problem for every unknown key, the known fields listed once: an answer the size of
     the request's known part, however many keys a request invents. A single unknown key is
     named with its value (``bp=120``); several are counted and listed, up to
     :data:`MAX_UNKNOWN_SHOWN`, under the field :data:`UNKNOWN_FIELDS`."""
     known = ", ".join(ruleset.input_names)
     if len(keys) == 1:
-        return Problem(keys[0], raw[keys[0]], "unknown field", known)  # type: ignore[arg-type]
+        return Problem(keys[0], raw[keys[0]], "unknown field", known)
     listed = ", ".join(shown(k, 40) for k in keys[:MAX_UNKNOWN_SHOWN])
     more = f" and {len(keys) - MAX_UNKNOWN_SHOWN} more" if len(keys) > MAX_UNKNOWN_SHOWN else ""
     return Problem(
