@@ -140,9 +140,9 @@ print("NEWS2:", news2.score(**rr26).risk, "| NEWS (2012):", news2012.score(**rr2
 
 local = dataclasses.replace(
     NEWS2, name="news2-local",
-    thresholds=(NEWS2.thresholds[0],
+    thresholds=(*NEWS2.thresholds[:2],  # emergency (7+), urgent (5+), then the new row
                 Threshold("outreach", 4, Risk.MEDIUM, "Minimum 1 hourly", ("Call outreach",)),
-                *NEWS2.thresholds[1:]),
+                *NEWS2.thresholds[2:]),
 )  # fmt: skip
 four = dict(
     respiration_rate=22, spo2=95, systolic_bp=120, pulse=95, consciousness="A", temperature=37.0

@@ -3,14 +3,18 @@ answers, the field errors, the fuzzing; the request framing is in test_api_frami
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -269,6 +273,59 @@ def test_a_number_whose_exponent_no_decimal_holds_is_400(client: httpx.Client) -
         assert r.status_code == 400 and "exponent" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("sent", ["1e999999999999999999", "-1e400000", "1e19", "2e0"])
+def test_a_huge_whole_number_choice_is_422_at_once(client: httpx.Client, sent: str) -> None:
+    # int() of 1e999999999999999999 ran out of memory (500); of 1e400000, 11 s of CPU. The
+    # server runs in this process, so its CPU time is counted here too.
+    body = json.dumps({**WELL, "spo2_scale": 1}).replace('"spo2_scale": 1', f'"spo2_scale": {sent}')
+    start = time.process_time()
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert time.process_time() - start < 1.0
+    if sent == "2e0":  # JSON has one number type: 2e0 is the option 2
+        assert r.status_code == 200 and r.json()["values"]["spo2_scale"] == 2
+        return
+    assert r.status_code == 422
+    (problem,) = r.json()["problems"]
+    assert (problem["field"], problem["message"]) == ("spo2_scale", "not one of the allowed values")
+    assert Decimal(problem["value"]) == Decimal(sent)
+
+
+def test_a_slow_score_does_not_stall_the_server(
+    base_url: str, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A score held until /health has answered: on the event loop, /health could not answer.
+    from designpatterns_ref.clinical import api
+
+    entered, release = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return assess(*args, **kwargs)
+
+    monkeypatch.setattr(api, "assess", held)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.post, f"{base_url}/v1/news2", json=WELL, timeout=60)
+        try:
+            assert entered.wait(30)
+            assert client.get("/health", timeout=5).status_code == 200
+        finally:
+            release.set()
+        assert slow.result().status_code == 200
+
+
+def test_a_body_of_unknown_fields_gets_a_small_answer(client: httpx.Client) -> None:
+    # 500 unknown keys in 4 KiB: each was its own problem listing the known fields (80 KB).
+    keys = [str(i) for i in range(500)]
+    body = json.dumps({**WELL, **dict.fromkeys(keys, 0)}, separators=(",", ":"))
+    assert len(body) <= DEFAULT_MAX_BODY_BYTES
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and len(r.content) < len(body)
+    (problem,) = r.json()["problems"]
+    assert (problem["field"], problem["value"]) == ("unknown fields", 500)
+    assert problem["message"].startswith("not fields of news2: '0', '1',")
+
+
 def test_wrong_content_type_is_415(client: httpx.Client) -> None:
     r = client.post("/v1/news2", content=b"pulse=70", headers={"content-type": "text/plain"})
     assert r.status_code == 415
@@ -295,6 +352,22 @@ def test_raw_vital_signs_are_never_logged(
     assert "POST /v1/news2 200" in text and "POST /v1/news2 422 fields=temperature" in text
     for value in ("187", "137", "38.7", "103.7"):
         assert value not in text
+
+
+def test_a_request_that_fails_is_logged_as_a_failure(
+    base_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.clinical import api
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a fault in the scoring code")
+
+    monkeypatch.setattr(api, "assess", broken)
+    with caplog.at_level(logging.INFO, logger="designpatterns_ref.clinical.api"):
+        # its own connection: the server closes it after a 500
+        assert httpx.post(f"{base_url}/v1/news2", json=WELL, timeout=10).status_code == 500
+    lines = [r.getMessage() for r in caplog.records if r.name == "designpatterns_ref.clinical.api"]
+    assert lines and lines[-1].startswith("POST /v1/news2 500 error"), lines
 
 
 def test_openapi_examples_are_real(client: httpx.Client) -> None:

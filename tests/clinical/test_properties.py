@@ -177,9 +177,9 @@ def test_a_local_variant_is_a_new_ruleset_value() -> None:
         NEWS2,
         name="news2-local",
         thresholds=(
-            *NEWS2.thresholds[:1],
+            *NEWS2.thresholds[:2],  # emergency (7+) and urgent (5+) come first
             Threshold("local urgent response", 4, Risk.MEDIUM, "Minimum 1 hourly", ("Call",)),
-            *NEWS2.thresholds[1:],
+            *NEWS2.thresholds[2:],
         ),
     )  # fmt: skip
     raw = {"respiration_rate": 22, "spo2": 95, "systolic_bp": 120, "pulse": 95,

@@ -12,7 +12,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import NEWS2, NEWS_2012, assess
-from designpatterns_ref.clinical.base import BandTable, ChoiceRule, NumericRule, RulesetError
+from designpatterns_ref.clinical.base import (
+    BandTable,
+    ChoiceRule,
+    NumericRule,
+    Risk,
+    RulesetError,
+    Threshold,
+)
 
 # -- band edges on the resolution's grid -----------------------------------------------------
 
@@ -185,3 +192,93 @@ def test_the_shipped_rulesets_and_every_combination_score() -> None:
         assert assess(NEWS2, {**base, "spo2_scale": scale, "on_oxygen": oxygen}).total >= 0
     for option in ("A", "V", "P", "U"):
         assert assess(NEWS_2012, {**base, "consciousness": option}).total >= 0
+
+
+# -- every table at its measure's resolution -------------------------------------------------
+
+_TEMPERATURE_RULE = next(r for r in NEWS2.rules if r.parameter == "temperature")
+
+
+@given(st.sampled_from(["1", "0.1", "0.10", "0.5", "0.2", "2", "0.01"]))
+@example("1")  # whole degrees: 35.4 fell between ≤36 and 37+ and scored 0, not 3
+def test_a_table_printed_to_another_resolution_than_its_measure_is_refused(step: str) -> None:
+    # Temperature is read to 0.1; the edge 36 is on every one of these grids.
+    table = BandTable.of(step, [(None, "36", 3), (str(36 + Decimal(step)), None, 0)])
+    rule = dataclasses.replace(_TEMPERATURE_RULE, tables=MappingProxyType({(): table}))
+    if Decimal(step) != Decimal("0.1"):
+        with pytest.raises(RulesetError, match=rf"temperature.*printed to {step}.*read to 0\.1"):
+            _with_rule(_TEMPERATURE_RULE, rule)
+        return
+    variant = _with_rule(_TEMPERATURE_RULE, rule)
+    for value, points in ((36.0, 3), (36.04, 3), (36.05, 0), (36.1, 0)):
+        assert assess(variant, {"temperature": value}, partial=True).subscores["temperature"] == (
+            points
+        )
+
+
+# -- defaults name inputs and hold values they take ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("defaults", "named"),
+    [
+        ({"spo2_scale": 3}, "spo2_scale"),
+        ({"on_oxygen": "yes"}, "on_oxygen"),
+        ({"spo2_scale": 1, "on_oxygen": False, "spo2_scal": 2}, "spo2_scal"),  # a misspelt key
+        ({"on_oxygen": None}, "on_oxygen"),
+        ({"temperature": 98.6}, "temperature"),  # Fahrenheit
+        ({"pulse": True}, "pulse"),
+        ({7: 1}, "7"),
+    ],
+)
+def test_a_default_no_request_could_send_is_refused_when_built(
+    defaults: dict[object, object], named: str
+) -> None:
+    with pytest.raises(RulesetError, match=named):
+        dataclasses.replace(NEWS2, name="local", defaults=MappingProxyType(defaults))
+
+
+def test_a_valid_default_is_scored_when_the_field_is_left_out() -> None:
+    scale2 = dataclasses.replace(
+        NEWS2, name="local", defaults=MappingProxyType({"spo2_scale": 2, "on_oxygen": True})
+    )
+    r = assess(scale2, {"spo2": 93}, partial=True)
+    assert (r.values["spo2_scale"], r.values["on_oxygen"], r.subscores["spo2"]) == (2, True, 1)
+
+
+# -- every trigger row is the first to apply for some total ----------------------------------
+
+
+def _first_rows(thresholds: tuple[Threshold, ...], top: int) -> set[str]:
+    """The rows the first-match rule picks over every total to ``top``: with a red score
+    (a single 3, so from 3) and without."""
+    picked = set()
+    for red in (False, True):
+        for total in range(3 if red else 0, top + 1):
+            picked.add(
+                next(
+                    t.name for t in thresholds if total >= t.min_total and (red or not t.red_score)
+                )
+            )
+    return picked
+
+
+@given(st.permutations(NEWS2.thresholds[:-1]), st.integers(0, 25), st.booleans())
+@example(
+    (NEWS2.thresholds[1], NEWS2.thresholds[0], *NEWS2.thresholds[2:-1]), 0, False
+)  # urgent (5+) before emergency (7+): a total of 18 was "medium, urgent response"
+@settings(max_examples=60)
+def test_a_trigger_row_that_never_applies_is_refused_when_built(
+    rows: list[Threshold], extra_total: int, extra_red: bool
+) -> None:
+    extra = Threshold("local row", extra_total, Risk.MEDIUM, "Hourly", ("Call",), extra_red)
+    thresholds = (*rows, extra, NEWS2.thresholds[-1])
+    unreachable = {t.name for t in thresholds} - _first_rows(thresholds, NEWS2.max_total)
+    if unreachable:
+        with pytest.raises(RulesetError, match="never applies"):
+            dataclasses.replace(NEWS2, name="local", thresholds=thresholds)
+        return
+    variant = dataclasses.replace(NEWS2, name="local", thresholds=thresholds)
+    assert {variant.threshold(t, red).name for t in range(21) for red in (False, True)} >= {
+        t.name for t in thresholds
+    }

@@ -31,7 +31,7 @@ import math
 import operator
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import Choice, Measure, Problem
@@ -134,6 +134,14 @@ def _whole(value: object) -> int | None:
     return _integral(value)
 
 
+def _is_whole(value: float | Decimal) -> bool:
+    """Whether a finite float or Decimal is a whole number, in time that does not grow with its
+    exponent: no int is built, and rounding toward zero reads no decimal context."""
+    if isinstance(value, float):
+        return value.is_integer()
+    return value == value.to_integral_value(rounding=ROUND_DOWN)
+
+
 def _choice_type_problem(c: Choice, raw: object) -> str | None:
     """Why ``raw`` is of the wrong kind for ``c``, or None."""
     strict = c.strict_type
@@ -141,13 +149,16 @@ def _choice_type_problem(c: Choice, raw: object) -> str | None:
         if strict is None or _whole(raw) is not None:
             return None
         if isinstance(raw, float | Decimal) and not isinstance(raw, bool):
-            finite = math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()
-            if finite and raw == int(raw):  # whole: 100.0 is no option; 2.0 is, as 2
-                whole = int(raw)
-                if whole in c.options:
-                    return f"send the option as a whole number ({whole}, not {raw})"
+            if not (math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()):
+                return "not a finite number"
+            if not _is_whole(raw):
+                return "not a whole number"
+            # Compared with each option, never converted: int() of 1E+999999999999999999
+            # would build a number of a quintillion digits. 100.0 is no option; 2.0 is, as 2.
+            option = next((k for k in c.options if type(k) is int and raw == k), None)
+            if option is None:
                 return "not one of the allowed values"
-            return "not a finite number" if not finite else "not a whole number"
+            return f"send the option as a whole number ({option}, not {raw})"
         return f"{_kind(raw)} is not a whole number"
     if strict is bool:
         return None if isinstance(raw, bool) else f"{_kind(raw)} is not a boolean"

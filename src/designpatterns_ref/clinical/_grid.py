@@ -14,7 +14,8 @@ The idea: write the resolution as ``c × 10**e`` (0.5 is 5 × 10**-1). Every tie
 steps, ``(n + ½) × c × 10**e``, is a whole number of ``10**(e - 1)``. So truncating ``|x|`` to
 that finer grid, ``t`` units of it, keeps ``x`` on the same side of every tie, and the rounded
 step count is ``(t + 5c) // 10c``. Only as many digits of ``x`` are read as its magnitude
-needs: ``1E-999999999`` is 0 units, without a number of a billion digits.
+needs: ``1E-999999999`` and ``0E+999999999`` are 0 units, without a number of a billion
+digits.
 
 Complexity: O(d) for a value of d digits.
 
@@ -88,9 +89,17 @@ class Grid:
 
     def _units(self, value: Decimal) -> tuple[bool, int, bool]:
         """``|value|`` truncated to ``10**(exponent - 1)``: (negative, units, whether any
-        non-zero digit was dropped)."""
+        non-zero digit was dropped).
+
+        Zero is 0 units whatever its exponent: ``0E+999999999999999999`` is no number of a
+        quintillion digits. Any other value's shift is as large as the value itself, which
+        every caller has bounded (a measure's possible range, :func:`~.engine.quantise`'s
+        digit limit) before asking.
+        """
         sign, digits, exp = value.as_tuple()
         assert isinstance(exp, int)
+        if not any(digits):
+            return bool(sign), 0, False
         shift = exp - (self.exponent - 1)
         if shift >= 0:
             return bool(sign), _whole(digits) * 10**shift, False

@@ -16,8 +16,9 @@ body itself (:mod:`._body`), so that every failure has one shape and one status:
 - a JSON number is scored as the decimal it spells: one that no float holds exactly
   (``90.49999999999999999``, or ``1e400``, past the float range) is read as a ``Decimal``, so
   it is rounded once (to 90), never first to a float (90.5) and then again (91), and a huge one
-  is refused as physically impossible, not as "infinity"; a number whose exponent is too large
-  even for a ``Decimal`` (over 18 digits) gets 400;
+  is refused as physically impossible (or, for ``spo2_scale``, as no allowed value), not as
+  "infinity", and at once: no check builds the number's digits; a number whose exponent is
+  too large even for a ``Decimal`` (over 18 digits) gets 400;
 - a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
@@ -43,7 +44,8 @@ Trade-off: reading the body by hand costs a few lines over a pydantic body model
 one validator (the engine) and every error at once, with the hints (Fahrenheit, fractions)
 a type system cannot give.
 
-Complexity: O(body size) to parse, then one score; the app holds no state between requests.
+Complexity: O(body size) to parse, then one score, in a worker thread (the event loop goes on
+answering other requests and ``/health`` meanwhile); the app holds no state between requests.
 
 >>> app = create_app()
 >>> sorted(p for p in app.openapi()["paths"])
@@ -61,6 +63,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from designpatterns_ref.clinical._body import _count, _read_json, _Refused
 from designpatterns_ref.clinical.base import (
@@ -269,7 +272,8 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
 
     async def score(request: Request) -> _Response:
         start = time.perf_counter()
-        status, outcome = 200, ""
+        # A failure until a response is ready: a crash or a client gone mid-body logs as 500.
+        status, outcome = 500, "error"
         try:
             data = await _read_json(request, limit)
             if not isinstance(data, dict):
@@ -282,7 +286,9 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
             pre = _pre_problems(ruleset, data)
             partial = bool(data.pop("partial", False))  # a bad value was removed above
             try:
-                result = assess(ruleset, data, partial=partial)
+                # In a worker thread: the event loop keeps answering other requests (and
+                # /health) whatever one body costs to check.
+                result = await run_in_threadpool(assess, ruleset, data, partial=partial)
                 problems = pre
             except VitalsError as err:
                 problems = pre + list(err.problems)
@@ -297,8 +303,9 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
                     "problems": [p.as_dict() for p in problems],
                 }
                 return _Response(body, status_code=422)
-            outcome = "partial" if result.partial else f"risk={result.risk}"
-            return _Response(result.as_dict())
+            response = _Response(result.as_dict())
+            status, outcome = 200, "partial" if result.partial else f"risk={result.risk}"
+            return response
         except _Refused as refused:
             status, outcome = refused.status, refused.detail
             if refused.problems:

@@ -14,8 +14,10 @@ live in :mod:`designpatterns_ref.clinical.rules`.
 A :class:`BandTable` is checked when it is built: its edges must lie on the chart's resolution
 grid and its bands must be contiguous at that resolution, with no gap and no overlap, so every
 quantised value lands in exactly one band. A :class:`Ruleset` checks that every rule can score
-every valid input: a table for each combination of its selectors' options, points for every
-option of a choice. Lookup is a binary search over the band edges. (The band tables are
+every valid input: a table for each combination of its selectors' options, each printed to its
+measure's resolution, points for every option of a choice; that every default names an input
+and is a value that input takes; and that every trigger row is the first to apply for some
+total. Lookup is a binary search over the band edges. (The band tables are
 written in the private ``_bands`` module, the errors in ``_errors``, and the vital signs as
 sent and as judged, :class:`Vitals`, :class:`ACVPU`, :class:`Problem`, :class:`VitalsError`
 and :class:`Caution`, in ``_vitals``; import them all from here.)
@@ -308,8 +310,18 @@ def _check_covered(name: str, rule: NumericRule | ChoiceRule, specs: dict[str, A
         if missing:
             raise RulesetError(f"{where} has no points for {rule.measure} {missing}")
         return
-    if not isinstance(specs[rule.measure], Measure):
+    measure = specs[rule.measure]
+    if not isinstance(measure, Measure):
         raise RulesetError(f"{where}: input {shown(rule.measure)} must be a Measure, not a Choice")
+    for key, table in rule.tables.items():
+        # Values are quantised to the measure's resolution and then looked up: a table printed
+        # coarser (whole degrees for a measure read to 0.1) leaves 35.4 between its bands,
+        # and a finer one has bands no quantised value reaches.
+        if table.resolution != measure.resolution:
+            raise RulesetError(
+                f"{where}: the table for {key!r} is printed to {table.resolution}, but "
+                f"{measure.name} is read to {measure.resolution}; they must be the same"
+            )
     wanted = list(
         itertools.product(*(_options(where, specs[n], "selector") for n in rule.selected_by))
     )
@@ -322,9 +334,61 @@ def _check_covered(name: str, rule: NumericRule | ChoiceRule, specs: dict[str, A
         raise RulesetError(f"{where} selected by {by}: {'; '.join(faults)}")
 
 
+def _check_reachable(ruleset: Ruleset) -> None:
+    """Refuse a trigger row that is never the first to apply, whatever the score: the engine
+    takes the first row that applies, so an emergency row (7+) after an urgent one (5+) would
+    leave a total of 18 at "urgent". Judged on every total the rules can give, with and
+    without a red score (a single 3, so a total of at least 3)."""
+    top = ruleset.max_total
+    reached = {
+        next(i for i, row in enumerate(ruleset.thresholds)
+             if total >= row.min_total and (red or not row.red_score))
+        for red in (False, True) for total in range(3 if red else 0, top + 1)
+    }  # fmt: skip
+    for i, row in enumerate(ruleset.thresholds):
+        if i not in reached:
+            raise RulesetError(
+                f"{ruleset.name}: threshold {row.name!r} (from {row.min_total}"
+                f"{', red score' if row.red_score else ''}) never applies: the rows before it "
+                f"take every total it covers, up to the highest, {top} (rows go from the most "
+                "to the least urgent)"
+            )
+
+
+def _check_defaults(ruleset: Ruleset) -> None:
+    """Refuse a default that names no input, or that its input would refuse: the engine uses
+    it whenever a caller leaves the field out, so a bad one would be blamed on every caller."""
+    from designpatterns_ref.clinical.engine import check_choice, check_number  # imports base
+
+    specs = {i.name: i for i in ruleset.inputs}
+    for name, value in ruleset.defaults.items():
+        spec = specs.get(name) if isinstance(name, str) else None
+        if spec is None:
+            raise RulesetError(
+                f"{ruleset.name}: defaults names {shown(name, 60)}, which is no input "
+                f"(inputs: {', '.join(specs)})"
+            )
+        if value is None:
+            raise RulesetError(
+                f"{ruleset.name}: defaults[{name!r}] is None; leave the input out of defaults "
+                "to make it required"
+            )
+        check = check_number if isinstance(spec, Measure) else check_choice
+        _, problem = check(spec, value)  # type: ignore[arg-type]
+        if problem is not None:
+            raise RulesetError(f"{ruleset.name}: defaults[{name!r}]: {problem}")
+
+
 @dataclass(frozen=True, eq=False)
 class Ruleset:
-    """One complete early warning score: inputs, band rules and trigger thresholds."""
+    """One complete early warning score: inputs, band rules and trigger thresholds.
+
+    Checked when built, else :class:`RulesetError`: every band table is printed to the
+    resolution its measure is read to; ``defaults`` maps input names to values those inputs
+    take (a caller who leaves the field out gets the default, so a bad one would be refused
+    on every request); the thresholds go from the most to the least urgent, every row the
+    first to apply for some total, and the last applies to every total.
+    """
 
     name: str
     title: str
@@ -364,6 +428,8 @@ class Ruleset:
         last = self.thresholds[-1] if self.thresholds else None
         if last is None or last.min_total != 0 or last.red_score:
             raise RulesetError(f"{self.name}: the last threshold must apply to every total")
+        _check_reachable(self)
+        _check_defaults(self)
 
     @functools.cached_property
     def input_names(self) -> tuple[str, ...]:

@@ -119,9 +119,11 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
-    if max(exact.adjusted() - resolution.adjusted(), 0) + len(resolution.as_tuple().digits) > (
-        MAX_QUANTISED_DIGITS
-    ):
+    if (
+        exact
+        and max(exact.adjusted() - resolution.adjusted(), 0) + len(resolution.as_tuple().digits)
+        > MAX_QUANTISED_DIGITS
+    ):  # a zero of any exponent is 0 steps
         raise ClinicalError(
             f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution} "
             f"(at most {MAX_QUANTISED_DIGITS} in the result)"
@@ -361,8 +363,7 @@ def assess(
         )
     problems: list[Problem] = []
     if not raw.keys() <= plan.known:
-        known = ", ".join(ruleset.input_names)
-        problems += [Problem(k, raw[k], "unknown field", known) for k in raw if k not in plan.known]
+        problems.append(_unknown([k for k in raw if k not in plan.known], raw, ruleset))
     # Phase 1: validate every input; numbers become whole steps of the chart's resolution.
     checked: dict[str, Any] = {}
     cautions: list[Caution] = []
@@ -410,6 +411,27 @@ def assess(
         ruleset.name, total, subscores, red, row.risk, row.monitoring, row.response, values,
         False, (), notes, row.name,
     )  # fmt: skip
+
+
+#: The most unknown field names one problem lists.
+MAX_UNKNOWN_SHOWN = 10
+#: The field of the one problem naming several unknown keys (no input has a space in its name).
+UNKNOWN_FIELDS = "unknown fields"
+
+
+def _unknown(keys: list[str], raw: Mapping[str, object], ruleset: Ruleset) -> Problem:
+    """One problem for every unknown key, the known fields listed once: an answer the size of
+    the request's known part, however many keys a request invents. A single unknown key is
+    named with its value (``bp=120``); several are counted and listed, up to
+    :data:`MAX_UNKNOWN_SHOWN`, under the field :data:`UNKNOWN_FIELDS`."""
+    known = ", ".join(ruleset.input_names)
+    if len(keys) == 1:
+        return Problem(keys[0], raw[keys[0]], "unknown field", known)
+    listed = ", ".join(shown(k, 40) for k in keys[:MAX_UNKNOWN_SHOWN])
+    more = f" and {len(keys) - MAX_UNKNOWN_SHOWN} more" if len(keys) > MAX_UNKNOWN_SHOWN else ""
+    return Problem(
+        UNKNOWN_FIELDS, len(keys), f"not fields of {ruleset.name}: {listed}{more}", known
+    )
 
 
 def _allowed(ruleset: Ruleset, name: str) -> str:

@@ -5,9 +5,9 @@ Case study: Design a Clinical NEWS Score Calculator API (docs/case-studies/news-
 :func:`plot_observations` scores each set of a patient's observations and draws, against the
 time it was taken, the sub-score of every parameter as a stacked bar (which observation is
 driving the total), the total as a line, and the ruleset's risk bands shaded behind (low,
-medium, high, from the ruleset's own trigger chart); a total lifted into the low-medium band by
-a single red score (a 3) is ringed. :func:`plot_ward` draws how totals spread over many
-observations, each bar coloured by the risk band of its total.
+medium, high, from the ruleset's own trigger chart); every total with a single red score (a
+parameter scoring 3) is ringed, whatever its band. :func:`plot_ward` draws how totals spread
+over many observations, each bar coloured by the risk band of its total.
 
 Both return the matplotlib ``Figure`` (inline in a notebook; ``dp.show(fig, name)`` saves it
 from a script), take ``ax=`` to draw into your own figure and never touch pyplot or the backend.
@@ -126,7 +126,7 @@ def plot_observations(
             )
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.plot(times, [r.total for r in results], "-o", color="black", zorder=3, label="total")
-    red = [(t, r.total) for t, r in zip(times, results, strict=True) if r.risk is Risk.LOW_MEDIUM]
+    red = [(t, r.total) for t, r in zip(times, results, strict=True) if r.red_score]
     if red:
         ax.scatter(
             *zip(*red, strict=True),
@@ -147,6 +147,8 @@ def plot_observations(
 
 def plot_ward(results: Sequence[ScoreResult], *, ruleset: Ruleset = NEWS2, ax: Any = None) -> Any:
     """A histogram of the totals of ``results``, each bar in its risk band's colour."""
+    if not isinstance(ruleset, Ruleset):
+        raise ClinicalError(f"ruleset must be a clinical Ruleset, got {shown(ruleset)}")
     if not results or not all(isinstance(r, ScoreResult) for r in results):
         raise ClinicalError("results must be a non-empty sequence of ScoreResult")
     counts: dict[int, int] = {}
