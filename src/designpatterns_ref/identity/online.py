@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import json
 import math
 import re
@@ -79,12 +80,37 @@ def _check_timeout(timeout: object) -> float:
     return seconds
 
 
-def _check_url(base_url: object) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
+
+
+def _check_url(base_url: object, *, signed: bool) -> str:
+    """``base_url`` without its trailing slashes, once it is an http(s) URL with a host and a
+    valid port. An answer that is not ``signed`` (an online check) travels over plain ``http``
+    only to a loopback host: anywhere else anyone on the path could rewrite it, so ``https``
+    is required."""
     if not isinstance(base_url, str):
         raise IdentityTypeError(f"base_url={shown(base_url, 60)} must be a str")
-    parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+    problem = "must be an http(s) URL"
+    try:
+        parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
+        if parsed is not None:
+            problem = "must name a port in [0, 65535], as digits"
+            parsed.port  # noqa: B018 (reading it checks it: it raises ValueError)
+    except ValueError:
+        raise IdentityError(f"base_url={shown(base_url, 60)} {problem}") from None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise IdentityError(f"base_url={shown(base_url, 60)} must be an http(s) URL")
+    if not signed and parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+        raise IdentityError(
+            f"base_url={shown(base_url, 60)} must be https: an online answer is not signed, so"
+            " plain http is allowed only to a loopback host (localhost, 127.0.0.0/8, ::1)"
+        )
     return base_url.rstrip("/")
 
 
@@ -260,8 +286,15 @@ def online_check(
     request, not each read. It connects to ``base_url`` directly: proxy settings
     (``HTTP_PROXY``, ``HTTPS_PROXY``) are not read, so a gate behind a proxy points
     ``base_url`` at a forwarder it can reach.
+
+    The answer is not signed, so ``base_url`` must be ``https`` unless its host is loopback
+    (``localhost``, ``127.0.0.0/8``, ``::1``): over plain http anyone on the path could answer
+    "not revoked". Even so, the gate lets the answer only add a revocation or stand in for a
+    missing or stale list, never clear a bit its signed list shows set. A malformed URL (no
+    host, a port that is not digits in [0, 65535]) raises :class:`IdentityError` here, not at
+    the first scan.
     """
-    base = _check_url(base_url)
+    base = _check_url(base_url, signed=False)
     seconds = _check_timeout(timeout)
     bound = check_name("issuer", issuer)
 
@@ -300,9 +333,11 @@ def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
     """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``.
 
     Raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds and
-    :class:`IdentityError` on an answer that is not HTTP or not ASCII.
+    :class:`IdentityError` on an answer that is not HTTP or not ASCII. Plain http to any host
+    is allowed: the list is signed, and :meth:`StatusListCache.update
+    <designpatterns_ref.identity.statuslist.StatusListCache.update>` verifies it.
     """
-    base = _check_url(base_url)
+    base = _check_url(base_url, signed=True)
     seconds = _check_timeout(timeout)
     body = _get(base, "/list", seconds, 64 * 1024 * 1024)
     try:

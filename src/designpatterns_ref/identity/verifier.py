@@ -17,12 +17,15 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
    trusted issuer cannot sign a credential in another's name (``wrong issuer``);
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
-6. its status bit is clear: asked ``online(issuer, list id, index)`` when the gate has a
-   connection (the credential's own issuer, since two issuers may name their lists alike), else
-   read from a
-   cached list issued less than ``max_age`` seconds ago, not later than ``leeway`` seconds
-   ahead of the gate's clock, and signed by a key of the credential's own issuer that is still
-   trusted (``status unavailable``, ``stale status list``, ``revoked``).
+6. its status bit is clear: read from a cached list issued less than ``max_age`` seconds ago,
+   not later than ``leeway`` seconds ahead of the gate's clock, and signed by a key of the
+   credential's own issuer that is still trusted (``status unavailable``, ``stale status
+   list``, ``revoked``). A gate with a connection also asks ``online(issuer, list id,
+   index)`` (the credential's own issuer, since two issuers may name their lists alike), but
+   the online answer can only add a revocation or stand in for a list that is stale or
+   missing: when the held list shows the bit set (however old it is: a revocation is never
+   undone), the credential is revoked whatever the online answer says, so an unsigned answer
+   (a man in the middle, a lagging replica) can never un-revoke a badge.
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
@@ -264,16 +267,38 @@ class GateVerifier:
         return self._check_status(claims, now)
 
     def _check_status(self, claims: Claims, now: float) -> Verdict:
+        if self.online is None:
+            return self._check_cached_list(claims, now)
+        if self._held_list_shows_revoked(claims, now):  # final: no answer online undoes it
+            return Verdict(False, Reason.REVOKED, "revoked (status list)", claims)
+        try:
+            revoked: Any = self.online(claims.issuer, claims.status_list, claims.status_index)
+        except Exception:  # unreachable, garbled, another issuer's: no answer
+            revoked = None  # fall back to the cached list
+        if revoked is True:
+            return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
+        if revoked is False:
+            return Verdict(True, Reason.OK, "valid (online check)", claims)
+        return self._check_cached_list(claims, now)
+
+    def _held_list_shows_revoked(self, claims: Claims, now: float) -> bool:
+        """Whether the held list of the credential's issuer, signed by a key still trusted and
+        not dated ahead of the gate, shows the credential revoked, however old the list is: a
+        revocation is never undone, so an old list that shows one is still right about it."""
+        held = self.statuses.lists.get((claims.issuer, claims.status_list))
+        if held is None:
+            return False
+        issued, bits, size, signer = held[:4]
         index = claims.status_index
-        if self.online is not None:
-            try:
-                revoked: Any = self.online(claims.issuer, claims.status_list, index)
-            except Exception:  # unreachable, garbled, another issuer's: no answer
-                revoked = None  # fall back to the cached list
-            if revoked is True:
-                return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
-            if revoked is False:
-                return Verdict(True, Reason.OK, "valid (online check)", claims)
+        return (
+            self.trust.get(signer) is not None
+            and issued <= now + self.leeway
+            and index < size
+            and bool(bits[index >> 3] >> (7 - (index & 7)) & 1)
+        )
+
+    def _check_cached_list(self, claims: Claims, now: float) -> Verdict:
+        index = claims.status_index
         # The list of that name signed by the credential's own issuer, never another's.
         held = self.statuses.lists.get((claims.issuer, claims.status_list))
         if held is None:
