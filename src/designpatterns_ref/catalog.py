@@ -794,6 +794,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "keys",
                 "jws",
                 "compact",
+                "bitstring",
                 "statuslist",
                 "online",
                 "issuer",

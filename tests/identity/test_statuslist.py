@@ -271,7 +271,7 @@ def test_a_revocation_does_not_wait_for_a_publication_to_compress(
     show it (its bits were taken before); the next one does, and is ordered after it."""
     import threading
 
-    from designpatterns_ref.identity import statuslist
+    from designpatterns_ref.identity import bitstring
 
     compressing, resume, compressed = threading.Event(), threading.Event(), threading.Event()
     real_compress = gzip.compress
@@ -285,7 +285,7 @@ def test_a_revocation_does_not_wait_for_a_publication_to_compress(
 
     w = make_world()
     index = standard_claims(w).status_index
-    monkeypatch.setattr(statuslist.gzip, "compress", parked_compress)
+    monkeypatch.setattr(bitstring.gzip, "compress", parked_compress)
     lists: list[str] = []
     publisher = threading.Thread(target=lambda: lists.append(w.authority.publish()))
     publisher.start()

@@ -36,6 +36,7 @@ from designpatterns_ref.identity.base import (
     Reason,
     Verdict,
 )
+from designpatterns_ref.identity.bitstring import MIN_BITS, BitstringStatusList
 from designpatterns_ref.identity.compact import b45decode, b45encode, decode_compact, sign_compact
 from designpatterns_ref.identity.compliance import ComplianceBook, Expiring, Gap, SweepReport
 from designpatterns_ref.identity.issuer import Issuer
@@ -43,8 +44,6 @@ from designpatterns_ref.identity.jws import claims_from_payload, claims_to_paylo
 from designpatterns_ref.identity.keys import KeySet, TrustStore
 from designpatterns_ref.identity.online import StatusServer, fetch_status_list, online_check
 from designpatterns_ref.identity.statuslist import (
-    MIN_BITS,
-    BitstringStatusList,
     StatusAuthority,
     StatusListCache,
 )

@@ -2,13 +2,9 @@
 
 Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
 
-Every credential carries the index of one bit in its issuer's status list; the bit is 1 when the
-credential is revoked. :class:`BitstringStatusList` is that list as the W3C Bitstring Status
-List v1.0 defines it: at least 131,072 bits (16 KB, so one index tells an observer little about
-which worker is checked), bit 0 the left-most bit of the first byte, published as
-``encodedList``: the multibase prefix ``u`` then unpadded base64url of the GZIP-compressed bits.
-Revocations are rare, so the bits are mostly zeros and compress well: a million credentials at
-1% revoked fit in about 14 KB.
+Every credential carries the index of one bit in its issuer's status list, a
+:class:`~designpatterns_ref.identity.bitstring.BitstringStatusList`; the bit is 1 when the
+credential is revoked.
 
 :class:`StatusAuthority` is the issuer's side: it hands out indexes, flips bits, publishes the
 list as a signed JWS (with ``iat`` and a ``ttl``) and answers *online* checks, which are always
@@ -20,25 +16,28 @@ from the list's signed ``iat``, never from when the gate downloaded it, so a rev
 is accepted offline for strictly less than ``max_age`` seconds after its revocation: any list
 that does not show the revocation was issued before it.
 
-Complexity: a lookup is O(1) (one byte, one shift); encoding and decoding are O(bits).
+Complexity: publishing is O(bits) (a copy, then GZIP); :meth:`StatusListCache.update` is
+O(bits) (GUNZIP, and a comparison with the held list); a gate's lookup is O(1).
 
->>> sl = BitstringStatusList(131_072)
->>> sl.set(3, True)
->>> sl.get(3), sl.get(4), sl.encode()[0]
-(True, False, 'u')
->>> BitstringStatusList.decode(sl.encode()).get(3)
-True
+>>> from designpatterns_ref.identity.keys import KeySet, TrustStore
+>>> keys = KeySet("acme-id", seed=b"doc")
+>>> authority = StatusAuthority(keys, "acme-list-1", clock=lambda: 1000.0)
+>>> authority.revoke(authority.allocate())
+>>> cache = StatusListCache(TrustStore.from_jwks(keys.jwks(), issuer="acme-id"),
+...                         clock=lambda: 1000.0)
+>>> cache.update(authority.publish())
+'acme-list-1'
+>>> cache.issued_at("acme-list-1")
+1000
 """  # noqa: E501
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
 import secrets
 import threading
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -52,97 +51,17 @@ from designpatterns_ref.identity.base import (
     check_seconds,
     read_clock,
 )
+from designpatterns_ref.identity.bitstring import MIN_BITS, BitstringStatusList
 from designpatterns_ref.identity.jws import _DUMP, TokenFormatError, parse_header
 from designpatterns_ref.identity.keys import KeySet, TrustStore, b64url, b64url_decode
 
 __all__ = [
-    "MIN_BITS",
-    "BitstringStatusList",
     "StatusAuthority",
     "StatusListCache",
 ]
 
-#: The specification's minimum length: 16 KB of bits.
-MIN_BITS = 131_072
-_MAX_BITS = 2**27  # 16 MB of bits, a decompression-bomb guard
 #: How many of a list's epochs (runs of its authority) a cache remembers the highest seq of.
 EPOCHS_KEPT = 16
-
-
-class BitstringStatusList:
-    """One bit per credential, bit 0 the most significant bit of byte 0 (not thread-safe)."""
-
-    __slots__ = ("bits", "size")
-
-    def __init__(self, size: int = MIN_BITS) -> None:
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise IdentityTypeError(f"size={shown(size, 80)} must be an int number of bits")
-        if not MIN_BITS <= size <= _MAX_BITS or size % 8:
-            raise IdentityError(
-                f"size={shown(size, 80)} must be a multiple of 8 in [{MIN_BITS}, {_MAX_BITS}]"
-            )
-        self.size = size
-        self.bits = bytearray(size // 8)
-
-    def get(self, index: int) -> bool:
-        """Whether bit ``index`` is set (the credential there is revoked)."""
-        check_index("index", index, self.size)
-        return bool(self.bits[index >> 3] >> (7 - (index & 7)) & 1)
-
-    def set(self, index: int, value: bool = True) -> None:
-        """Set bit ``index`` to ``value``."""
-        check_index("index", index, self.size)
-        if not isinstance(value, bool):
-            raise IdentityTypeError(f"value={shown(value, 80)} must be a bool")
-        mask = 1 << (7 - (index & 7))
-        if value:
-            self.bits[index >> 3] |= mask
-        else:
-            self.bits[index >> 3] &= ~mask & 0xFF
-
-    def copy(self) -> BitstringStatusList:
-        """An independent copy of the list (one copy of its bytes, O(bits) but no compression).
-
-        >>> original = BitstringStatusList()
-        >>> snapshot = original.copy()
-        >>> original.set(5)
-        >>> snapshot.get(5), original.get(5)
-        (False, True)
-        """
-        out = self.__class__.__new__(self.__class__)
-        out.size = self.size
-        out.bits = bytearray(self.bits)
-        return out
-
-    def count(self) -> int:
-        """How many bits are set."""
-        return sum(b.bit_count() for b in self.bits)
-
-    def encode(self) -> str:
-        """The ``encodedList``: ``u`` + base64url (no padding) of the GZIP-compressed bits."""
-        return "u" + b64url(gzip.compress(bytes(self.bits), compresslevel=9, mtime=0))
-
-    @classmethod
-    def decode(cls, encoded: str) -> BitstringStatusList:
-        """The list an ``encodedList`` holds; raises :class:`IdentityError` if malformed."""
-        if not isinstance(encoded, str) or not encoded.startswith("u"):
-            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str starting with 'u'")
-        try:
-            compressed = b64url_decode(encoded[1:])
-            inflater = zlib.decompressobj(wbits=31)  # 31: a GZIP wrapper
-            raw = inflater.decompress(compressed, _MAX_BITS // 8 + 1)
-            if inflater.unconsumed_tail or not inflater.eof:
-                raise ValueError("not one whole GZIP member within the size limit")
-        except (ValueError, zlib.error) as bad:
-            raise IdentityError(
-                f"encodedList={shown(encoded, 60)} does not decode: {bad}"
-            ) from None
-        out = cls.__new__(cls)
-        out.size = len(raw) * 8
-        if not MIN_BITS <= out.size <= _MAX_BITS:
-            raise IdentityError(f"encodedList holds {out.size} bits; at least {MIN_BITS} needed")
-        out.bits = bytearray(raw)
-        return out
 
 
 class StatusAuthority:
