@@ -796,6 +796,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "compact",
                 "bitstring",
                 "statuslist",
+                "statuscache",
                 "online",
                 "issuer",
                 "verifier",

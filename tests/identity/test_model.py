@@ -53,7 +53,7 @@ from designpatterns_ref.identity import (
 
 T0 = 1_800_000_000
 MAX_AGE = 1_000
-TTL = 300  # StatusAuthority's default
+TTL = 300  # the authority's ttl: shorter than MAX_AGE, so the gate honours the list's own
 ISSUER = "acme-id"
 
 
@@ -86,7 +86,7 @@ class IdentityModel(RuleBasedStateMachine):
         self.path = Path(self.dir.name) / "audit.jsonl"
         self.clock = ManualClock(start=T0)
         self.keys = KeySet(ISSUER, seed=b"model")
-        self.authority = StatusAuthority(self.keys, "L1", clock=self.clock)
+        self.authority = StatusAuthority(self.keys, "L1", ttl=TTL, clock=self.clock)
         self.issuer = Issuer(self.keys, self.authority, clock=self.clock)
         self.trust = TrustStore.from_jwks(self.keys.jwks(), issuer=ISSUER)
         self.cache = StatusListCache(self.trust, clock=self.clock)
@@ -191,7 +191,7 @@ class IdentityModel(RuleBasedStateMachine):
     def publish(self) -> Published:
         token = self.authority.publish()
         self.seq += 1
-        # A list is good for its ttl (300 s): its key stays published until then.
+        # A list is good for its ttl (TTL s): its key stays published until then.
         self.published_keys[self.active] = max(self.published_keys[self.active], self.now + TTL)
         return Published(token, self.now, self.seq, self.active, frozenset(self.revoked))
 
@@ -246,7 +246,7 @@ class IdentityModel(RuleBasedStateMachine):
         held = self.held
         if held is None or held.kid not in self.trusted or held.iat > now:
             return Reason.STATUS_UNAVAILABLE
-        if now - held.iat >= MAX_AGE:
+        if now - held.iat >= min(MAX_AGE, TTL):  # the list's own ttl, when shorter
             return Reason.STALE_STATUS
         return Reason.REVOKED if c.index in held.revoked else Reason.OK
 

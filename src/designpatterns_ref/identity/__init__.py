@@ -43,10 +43,8 @@ from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.jws import claims_from_payload, claims_to_payload, sign_jws
 from designpatterns_ref.identity.keys import KeySet, TrustStore
 from designpatterns_ref.identity.online import StatusServer, fetch_status_list, online_check
-from designpatterns_ref.identity.statuslist import (
-    StatusAuthority,
-    StatusListCache,
-)
+from designpatterns_ref.identity.statuscache import StatusListCache
+from designpatterns_ref.identity.statuslist import StatusAuthority
 from designpatterns_ref.identity.verifier import GateVerifier
 
 __all__ = [

@@ -29,6 +29,10 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
+A list is fresh for ``max_age`` or for its own signed ``ttl``, whichever is shorter: the
+issuer keeps the list's signing key published for its ``ttl``
+(:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>`), so a gate never
+holds a fresh list whose key a routine rotation has retired and pruned.
 Nothing is trusted before the signature has verified, except the header's kid. A verdict
 carries the claims (and the audit log records the credential, its issuer and its worker) once
 they are authentic: the signature verified and the issuer is the signing key's, so from
@@ -89,7 +93,7 @@ from designpatterns_ref.identity.base import (
 from designpatterns_ref.identity.compact import decode_compact
 from designpatterns_ref.identity.jws import TokenFormatError, claims_from_payload, parse_header
 from designpatterns_ref.identity.keys import TrustStore, b64url_decode
-from designpatterns_ref.identity.statuslist import StatusListCache
+from designpatterns_ref.identity.statuscache import StatusListCache
 
 __all__ = ["GateVerifier"]
 
@@ -288,7 +292,7 @@ class GateVerifier:
         held = self.statuses.lists.get((claims.issuer, claims.status_list))
         if held is None:
             return False
-        issued, bits, size, signer = held[:4]
+        issued, bits, size, signer, _ = held
         index = claims.status_index
         return (
             self.trust.get(signer) is not None
@@ -308,7 +312,7 @@ class GateVerifier:
                 f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
                 claims,
             )
-        issued, bits, size, signer = held
+        issued, bits, size, signer, ttl = held
         if self.trust.get(signer) is None:
             return Verdict(
                 False,
@@ -324,11 +328,14 @@ class GateVerifier:
                 f"status list issued {issued - now:.0f} s after this gate's clock",
                 claims,
             )
-        if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
+        # Fresh for [iat, iat + limit): the gate's max_age, or the list's own signed ttl when
+        # shorter (the issuer keeps the list's signing key published only that long).
+        limit = self.max_age if ttl is None else min(self.max_age, ttl)
+        if now - issued >= limit:
             return Verdict(
                 False,
                 Reason.STALE_STATUS,
-                f"status list issued {now - issued:.0f} s ago; policy allows {self.max_age:.0f} s",
+                f"status list issued {now - issued:.0f} s ago; policy allows {limit:.0f} s",
                 claims,
             )
         if index >= size:
