@@ -15,6 +15,7 @@ from designpatterns_ref.identity import (
     GateVerifier,
     IdentityError,
     Reason,
+    StatusServer,
     fetch_status_list,
     online_check,
 )
@@ -146,3 +147,14 @@ def test_a_malformed_url_is_refused_when_the_check_is_made(url: str) -> None:
         online_check(url, issuer="acme-id")
     with pytest.raises(IdentityError, match="base_url"):
         fetch_status_list(url)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_the_server_serves_on_every_loopback_host_it_accepts(host: str) -> None:
+    """Each host the server accepts starts (IPv6 included) and gives a URL a client can use."""
+    w = make_world()
+    claims = standard_claims(w)
+    with StatusServer(w.authority, host=host) as server:
+        check = online_check(server.url, issuer="acme-id", timeout=5)
+        assert check("acme-id", "acme/status/1", claims.status_index) is False
+        assert fetch_status_list(server.url, timeout=5).count(".") == 2

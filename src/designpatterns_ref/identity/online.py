@@ -114,6 +114,12 @@ def _check_url(base_url: object, *, signed: bool) -> str:
     return base_url.rstrip("/")
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    """The threaded HTTP server on an IPv6 address (the standard one is IPv4 only)."""
+
+    address_family = socket.AF_INET6
+
+
 class StatusServer:
     """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>&issuer=<issuer>``
     and ``/list``.
@@ -143,7 +149,7 @@ class StatusServer:
         if self._server is None:
             raise IdentityError("the status server is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://[{host!s}]:{port}" if ":" in str(host) else f"http://{host!s}:{port}"
 
     def start(self) -> StatusServer:
         """Listen and serve in a background thread."""
@@ -191,7 +197,8 @@ class StatusServer:
                 answer = {"issuer": issuer, "list": list_id, "index": index, "revoked": revoked}
                 self._send(200, json.dumps(answer))
 
-        self._server = ThreadingHTTPServer(self._address, Handler)
+        kind = _IPv6Server if self._address[0] == "::1" else ThreadingHTTPServer
+        self._server = kind(self._address, Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
