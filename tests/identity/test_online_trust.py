@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -158,3 +161,24 @@ def test_the_server_serves_on_every_loopback_host_it_accepts(host: str) -> None:
         check = online_check(server.url, issuer="acme-id", timeout=5)
         assert check("acme-id", "acme/status/1", claims.status_index) is False
         assert fetch_status_list(server.url, timeout=5).count(".") == 2
+
+
+def test_the_timeout_bounds_name_resolution_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver that takes 3 s to answer (a DNS server timing out) does not hold a check
+    with a 1 s timeout: the whole request, resolution included, gives up after its second."""
+    w = make_world()
+    with StatusServer(w.authority) as server:
+        port = server.url.rsplit(":", 1)[1]
+        real = socket.getaddrinfo
+
+        def slow(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(3)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", slow)
+        check = online_check(f"http://localhost:{port}", issuer="acme-id", timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            check("acme-id", "acme/status/1", 0)
+        took = time.monotonic() - started
+    assert 0.9 <= took < 2.5, took

@@ -10,7 +10,8 @@ the same name, so the gate says whose credential it asks about, the server answe
 own issuer and says so in its answer, and the client refuses a question about another issuer
 (the gate then falls back to its cached list). It is bounded in time: the whole request, not
 each read, gives up after ``timeout`` seconds (a timer cuts the connection, so a server that
-drips one byte a second cannot hold the gate) and raises ``OSError``; an answer that is not one
+drips one byte a second cannot hold the gate; the name is resolved, and each of its addresses
+tried, within the time left, so a slow resolver cannot either) and raises ``OSError``; an answer that is not one
 raises :class:`IdentityError`. On either,
 :class:`~designpatterns_ref.identity.verifier.GateVerifier` falls back to its cached list under
 the ``max_age`` policy. The same server hands out the signed status list (``GET /list``) for
@@ -52,6 +53,7 @@ import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
@@ -226,33 +228,94 @@ class StatusServer:
         self.close()
 
 
+def _resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` for ``host``, given up at ``deadline``: a resolver that does not answer
+    (a DNS server timing out) would otherwise hold the call for as long as it likes. The
+    lookup goes on in a daemon thread, so its answer, if late, is simply dropped."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:  # an address: nothing to look up, no thread
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: list[Any] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as bad:
+            answer.append(bad)
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimeoutError(f"{host}: no address within the timeout")
+    if isinstance(answer[0], OSError):
+        raise answer[0]
+    return list(answer[0])
+
+
+def _connect_by(deadline: float, opened: list[socket.socket]) -> Callable[..., socket.socket]:
+    """A ``create_connection`` for ``http.client`` that resolves and tries each address within
+    what is left of the time until ``deadline`` (not the whole timeout for each address), and
+    puts each socket it opens in ``opened``, so the timer can cut it mid-connect."""
+
+    def create_connection(address: tuple[str, int], *_: object) -> socket.socket:
+        host, port = address
+        failure: OSError = OSError(f"{host}: no address to connect to")
+        for family, kind, proto, _name, where in _resolve(host, port, deadline):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            opened.append(sock)
+            try:
+                sock.settimeout(left)
+                sock.connect(where)
+            except OSError as bad:
+                failure = bad
+                sock.close()
+                continue
+            return sock
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{host}: not connected within the timeout")
+        raise failure
+
+    return create_connection
+
+
 def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
     """The body of ``GET url + path``, the whole exchange within ``seconds``.
 
     A socket timeout bounds each read, not the call: a server that sends one byte a second
     would hold the gate for as long as it liked. So a timer cuts the connection when the time
-    is up, whatever is being read. Raises ``TimeoutError`` (an ``OSError``) when it did,
-    ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an answer that
-    is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
+    is up, whatever is being done; the name is resolved and each address tried within the
+    time left (see :func:`_connect_by`). Raises ``TimeoutError`` (an ``OSError``) when time ran
+    out, ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an
+    answer that is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
     """
     parts = urllib.parse.urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     deadline = time.monotonic() + seconds
     connection = kind(parts.hostname or "", parts.port, timeout=seconds)
+    opened: list[socket.socket] = []
+    connection._create_connection = _connect_by(deadline, opened)  # type: ignore[attr-defined]
     expired = threading.Event()
 
     def cut() -> None:
         expired.set()
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read
+        for sock in [connection.sock, *opened]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked connect, handshake or read
 
-    timer: threading.Timer | None = None
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
     try:
-        connection.connect()  # bounded by the socket timeout, at most ``seconds``
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-        timer.daemon = True
-        timer.start()
+        connection.connect()
         connection.request("GET", parts.path + path)
         reply = connection.getresponse()
         body = reply.read(limit + 1)
@@ -267,9 +330,10 @@ def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
             f"{url}: the answer is not HTTP ({type(bad).__name__}: {shown(bad, 60)})"
         ) from None
     finally:
-        if timer is not None:
-            timer.cancel()
+        timer.cancel()
         connection.close()
+        for sock in opened:
+            sock.close()
     if expired.is_set():
         raise TimeoutError(f"{url}: no whole answer within {seconds:g} s")
     if not whole or len(body) > limit:
