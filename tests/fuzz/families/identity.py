@@ -344,6 +344,18 @@ ENTRIES = [
     Entry("ComplianceBook.assign(worker)", call=lambda b, v: b.assign(v, "s"), make=_book),
     Entry("ComplianceBook.assign(site)", call=lambda b, v: b.assign("w", v), make=_book),
     Entry("ComplianceBook.record", call=lambda b, v: b.record(v), make=_book),
+    Entry("ComplianceBook.unassign(worker)", call=lambda b, v: b.unassign(v, "s"), make=_book),
+    Entry("ComplianceBook.unassign(site)", call=lambda b, v: b.unassign("w", v), make=_book),
+    Entry(
+        "ComplianceBook.withdraw(issuer)",
+        call=lambda b, v: b.withdraw(v, _CLAIMS.credential_id),
+        make=_book,
+    ),
+    Entry(
+        "ComplianceBook.withdraw(credential_id)",
+        call=lambda b, v: b.withdraw(_CLAIMS.issuer, v),
+        make=_book,
+    ),
     Entry("ComplianceBook.gaps(now)", call=lambda b, v: b.gaps(v), make=_book),
     Entry("ComplianceBook.gaps(site)", call=lambda b, v: b.gaps(0, site=v), make=_book),
     Entry("ComplianceBook.sweep(now)", call=lambda b, v: b.sweep(v), make=_book),
