@@ -6,8 +6,9 @@ An issuer (:class:`Issuer`) signs a worker's :class:`Claims` with Ed25519 (the `
 package, the ``identity`` extra) as a compact JWS that any JOSE library verifies
 (:mod:`.jws`) or as a compact binary form small enough for a QR code (:mod:`.compact`). Keys
 carry ids, rotate and can be distrusted (:class:`KeySet`, :class:`TrustStore`, a JWKS in
-between). Revocation is a W3C Bitstring Status List, signed and cached with a max age
-(:mod:`.statuslist`), or an online check over HTTP (:mod:`.online`). A site gate
+between). Revocation is a W3C Bitstring Status List (:mod:`.bitstring`), signed by the
+issuer's authority (:mod:`.statuslist`) and cached at the gate with a max age
+(:mod:`.statuscache`), or an online check over HTTP (:mod:`.online`). A site gate
 (:class:`GateVerifier`) accepts or refuses with a :class:`Reason`, offline, and writes every
 decision to a hash-chained :class:`AuditLog`.
 :class:`ComplianceBook` answers who lacks which qualification where, and sweeps expiries.
