@@ -256,3 +256,65 @@ def test_a_file_log_with_no_entry_yet_verifies_as_empty(tmp_path: Path) -> None:
     (tmp_path / "gate.log").unlink()  # an entry was written, and the file is gone: an error
     with pytest.raises(IdentityError, match="cannot be read"):
         log.verify()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), cut=st.integers(1, 400))
+def test_a_last_entry_missing_only_its_newline_is_not_called_torn(
+    tmp_path_factory, n: int, cut: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Cut ``cut`` bytes off the end of the file. One byte (the newline): the message says the
+    entry is whole and to append a newline, which restores every entry. More: a torn line, to
+    be truncated to the entries before it. The file is never touched by the log."""
+    path = tmp_path_factory.mktemp("newline") / "gate.log"
+    log = AuditLog(path, clock=lambda: 1.0)
+    for i in range(n):
+        log.append({"outcome": "ok", "n": i})
+    whole = path.read_bytes()
+    last_line = len(whole) - whole.rstrip(b"\n").rfind(b"\n") - 1
+    cut = min(cut, last_line - 1)  # the whole line would leave a valid shorter chain
+    data = whole[:-cut]
+    path.write_bytes(data)
+    if cut == 1:
+        with pytest.raises(
+            IdentityError, match=r"lacks only its final newline.*append one newline"
+        ):
+            AuditLog(path, clock=lambda: 2.0)
+        assert path.read_bytes() == data
+        with open(path, "ab") as f:
+            f.write(b"\n")
+        assert AuditLog(path, clock=lambda: 2.0).head == log.head
+    else:
+        with pytest.raises(
+            IdentityError, match=rf"torn line.*truncate it to {len(whole) - last_line} "
+        ):
+            AuditLog(path, clock=lambda: 2.0)
+        assert path.read_bytes() == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), dropped=st.integers(1, 6), extra=st.booleans())
+def test_a_file_changed_behind_the_log_fails_verify_and_is_not_appended_to(
+    tmp_path_factory, n: int, dropped: int, extra: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """Its last ``dropped`` lines cut (a valid shorter chain), or another writer's line added:
+    verify() checks the file against the head the log holds and fails, and append refuses
+    (the family's error, the file and the entries as they were) instead of writing seq n
+    after a shorter chain."""
+    path = tmp_path_factory.mktemp("behind") / "gate.log"
+    log = AuditLog(path, clock=lambda: 1.0)
+    for i in range(n):
+        log.append({"outcome": "ok", "n": i})
+    assert log.verify().ok
+    lines = path.read_bytes().splitlines(keepends=True)
+    if extra:
+        other = AuditLog(path, clock=lambda: 3.0)  # a second writer on the same file
+        other.append({"outcome": "from elsewhere"})
+    else:
+        path.write_bytes(b"".join(lines[: n - min(dropped, n)]))
+    data, head = path.read_bytes(), log.head
+    check = log.verify()
+    assert not check.ok and "anchored head" in check.problem
+    with pytest.raises(IdentityError, match="changed behind the log's back"):
+        log.append({"outcome": "ok"})
+    assert path.read_bytes() == data and log.head == head

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.identity import Claims, ComplianceBook, Qualification
+from tests.identity.world import make_world, standard_claims
 
 QUALS = ["forklift", "first-aid", "working-at-height"]
 SITES = ["dock", "yard"]
@@ -174,3 +175,22 @@ def test_an_expiry_recorded_after_the_sweep_that_passed_it_is_reported() -> None
     report = book.sweep(11 * day)
     assert [(e.what, e.expires) for e in report.expired] == [("forklift", 5 * day)]
     assert book.sweep(12 * day).expired == []  # once
+
+
+def test_a_withdrawn_credential_no_longer_keeps_its_worker_compliant() -> None:
+    """The gate refuses a revoked badge; once the compliance office withdraws it too, the
+    worker shows a gap again, and an unassigned worker shows none."""
+    w = make_world()
+    book = ComplianceBook()
+    book.require("dock-3", "forklift")
+    book.assign("w1", "dock-3")
+    claims = standard_claims(w)
+    book.record(claims)
+    now = int(w.clock())
+    assert book.gaps(now) == []
+    w.authority.revoke(claims.status_index)
+    assert book.withdraw(claims.issuer, claims.credential_id) == claims
+    assert [(g.worker, g.state) for g in book.gaps(now)] == [("w1", "missing")]
+    assert all(e.credential_id != claims.credential_id for e in book.sweep(now).expiring)
+    book.unassign("w1", "dock-3")
+    assert book.gaps(now) == []

@@ -1,6 +1,6 @@
-"""Sequences of requirements, assignments, recorded credentials (some recorded late, some
-twice), gap queries and sweeps against a plain model: every window a qualification is held
-in, and the multiset of expiries not yet reported.
+"""Sequences of requirements, assignments (some undone), recorded credentials (some recorded
+late, some twice, some withdrawn), gap queries and sweeps against a plain model: every window a
+qualification is held in, and the multiset of expiries not yet reported.
 
 A gap is computed from the windows by brute force; a sweep reports every expiry at or before
 ``now`` that no earlier sweep reported (whenever it was recorded), soonest first, and every
@@ -89,6 +89,27 @@ class ComplianceModel(RuleBasedStateMachine):
         for q in claims.qualifications:
             until = min(q.expires, claims.expires)
             self.unreported.append(Expiring(until, worker, q.name, cid, issuer))
+
+    @rule(issuer=st.sampled_from(ISSUERS), number=st.integers(0, 4))
+    def withdraw(self, issuer: str, number: int) -> None:
+        key = (issuer, f"c{number}")
+        if key not in self.recorded:
+            before = (dict(self.book.credentials), list(self.book.expiries))
+            with pytest.raises(IdentityError, match="not recorded"):
+                self.book.withdraw(*key)
+            assert (dict(self.book.credentials), list(self.book.expiries)) == before
+            return
+        assert self.book.withdraw(*key) == self.recorded.pop(key)
+        self.unreported = [e for e in self.unreported if (e.issuer, e.credential_id) != key]
+
+    @rule(worker=st.sampled_from(WORKERS), site=st.sampled_from(SITES))
+    def unassign(self, worker: str, site: str) -> None:
+        if (worker, site) not in self.assigned:
+            with pytest.raises(IdentityError, match="not assigned"):
+                self.book.unassign(worker, site)
+            return
+        self.book.unassign(worker, site)
+        self.assigned.discard((worker, site))
 
     def _windows(self, worker: str, qual: str) -> list[tuple[int, int]]:
         found = []

@@ -111,7 +111,7 @@ def test_the_published_list_follows_the_w3c_data_model() -> None:
     assert vc["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     assert vc["credentialSubject"]["type"] == "BitstringStatusList"
     assert vc["credentialSubject"]["statusPurpose"] == "revocation"
-    assert payload["ttl"] == 300_000 and payload["iat"] == T0
+    assert payload["ttl"] == 86_400_000 and payload["iat"] == T0  # a day, in milliseconds
 
 
 def test_the_cache_refuses_forged_unknown_and_older_lists() -> None:
@@ -271,7 +271,7 @@ def test_a_revocation_does_not_wait_for_a_publication_to_compress(
     show it (its bits were taken before); the next one does, and is ordered after it."""
     import threading
 
-    from designpatterns_ref.identity import statuslist
+    from designpatterns_ref.identity import bitstring
 
     compressing, resume, compressed = threading.Event(), threading.Event(), threading.Event()
     real_compress = gzip.compress
@@ -285,7 +285,7 @@ def test_a_revocation_does_not_wait_for_a_publication_to_compress(
 
     w = make_world()
     index = standard_claims(w).status_index
-    monkeypatch.setattr(statuslist.gzip, "compress", parked_compress)
+    monkeypatch.setattr(bitstring.gzip, "compress", parked_compress)
     lists: list[str] = []
     publisher = threading.Thread(target=lambda: lists.append(w.authority.publish()))
     publisher.start()
@@ -309,7 +309,7 @@ def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl(
     """Rotation never breaks a badge: the key that signed the list a gate holds stays in the
     key set for the list's ``ttl``, so pruning right after a rotation does not leave a gate
     that reloads the key set (and has not fetched a new list yet) with no status at all."""
-    w = make_world(max_age=3_600)
+    w = make_world(max_age=3_600, ttl=300)
     w.clock.advance(10)
     w.cache.update(w.authority.publish())  # signed by the first key, ttl 300 s
     w.keys.rotate()
@@ -321,6 +321,7 @@ def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl(
     w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
     assert w.gate.verify(token).ok
     w.clock.advance(1)  # the list's ttl is over: the issuer may drop the key, the gate refetches
+    assert w.gate.verify(token).reason is Reason.STALE_STATUS  # the list's ttl, not max_age
     assert len(w.keys.prune(int(w.clock()))) == 1
     w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
     assert w.gate.verify(token).reason is Reason.STATUS_UNAVAILABLE
@@ -480,6 +481,7 @@ def test_a_thiefs_list_naming_the_epoch_never_lets_an_older_honest_list_back() -
     cache.update(authority.publish())
     thief = StatusAuthority(thief_keys, "L", clock=clock)
     thief.epoch, thief.published = authority.epoch, 99
+    thief.revoke(thief.allocate())  # shows the revocation: a list undoing it is refused anyway
     cache.update(thief.publish())
     trust.distrust(stolen)
     with pytest.raises(IdentityError, match="not later than seq 2 of that epoch"):

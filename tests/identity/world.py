@@ -31,10 +31,12 @@ class World:
     audit: AuditLog
 
 
-def make_world(*, max_age: float = 3_600.0, start: float = T0, seed: bytes = b"tests") -> World:
+def make_world(
+    *, max_age: float = 3_600.0, start: float = T0, seed: bytes = b"tests", ttl: float = DAY
+) -> World:
     clock = ManualClock(start=start)
     keys = KeySet("acme-id", seed=seed)
-    authority = StatusAuthority(keys, "acme/status/1", clock=clock)
+    authority = StatusAuthority(keys, "acme/status/1", ttl=ttl, clock=clock)
     issuer = Issuer(keys, authority, clock=clock)
     trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust, clock=clock)

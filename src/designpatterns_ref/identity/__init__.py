@@ -6,8 +6,9 @@ An issuer (:class:`Issuer`) signs a worker's :class:`Claims` with Ed25519 (the `
 package, the ``identity`` extra) as a compact JWS that any JOSE library verifies
 (:mod:`.jws`) or as a compact binary form small enough for a QR code (:mod:`.compact`). Keys
 carry ids, rotate and can be distrusted (:class:`KeySet`, :class:`TrustStore`, a JWKS in
-between). Revocation is a W3C Bitstring Status List, signed and cached with a max age
-(:mod:`.statuslist`), or an online check over HTTP (:mod:`.online`). A site gate
+between). Revocation is a W3C Bitstring Status List (:mod:`.bitstring`), signed by the
+issuer's authority (:mod:`.statuslist`) and cached at the gate with a max age
+(:mod:`.statuscache`), or an online check over HTTP (:mod:`.online`). A site gate
 (:class:`GateVerifier`) accepts or refuses with a :class:`Reason`, offline, and writes every
 decision to a hash-chained :class:`AuditLog`.
 :class:`ComplianceBook` answers who lacks which qualification where, and sweeps expiries.
@@ -36,18 +37,15 @@ from designpatterns_ref.identity.base import (
     Reason,
     Verdict,
 )
+from designpatterns_ref.identity.bitstring import MIN_BITS, BitstringStatusList
 from designpatterns_ref.identity.compact import b45decode, b45encode, decode_compact, sign_compact
 from designpatterns_ref.identity.compliance import ComplianceBook, Expiring, Gap, SweepReport
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.jws import claims_from_payload, claims_to_payload, sign_jws
 from designpatterns_ref.identity.keys import KeySet, TrustStore
 from designpatterns_ref.identity.online import StatusServer, fetch_status_list, online_check
-from designpatterns_ref.identity.statuslist import (
-    MIN_BITS,
-    BitstringStatusList,
-    StatusAuthority,
-    StatusListCache,
-)
+from designpatterns_ref.identity.statuscache import StatusListCache
+from designpatterns_ref.identity.statuslist import StatusAuthority
 from designpatterns_ref.identity.verifier import GateVerifier
 
 __all__ = [

@@ -25,14 +25,12 @@ from typing import Any
 from designpatterns_ref.benchkit import Table, installed
 from designpatterns_ref.identity.audit import AuditLog, verify_chain
 from designpatterns_ref.identity.base import Claims
+from designpatterns_ref.identity.bitstring import BitstringStatusList
 from designpatterns_ref.identity.compact import b45encode
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.keys import KeySet, TrustStore
-from designpatterns_ref.identity.statuslist import (
-    BitstringStatusList,
-    StatusAuthority,
-    StatusListCache,
-)
+from designpatterns_ref.identity.statuscache import StatusListCache
+from designpatterns_ref.identity.statuslist import StatusAuthority
 from designpatterns_ref.identity.verifier import GateVerifier
 
 __all__ = ["bench_audit", "bench_signatures", "bench_status_list", "bench_steps", "world"]

@@ -10,7 +10,8 @@ from designpatterns_ref.identity.compact import b45encode
 from designpatterns_ref.identity.compliance import ComplianceBook
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.keys import KeySet, TrustStore
-from designpatterns_ref.identity.statuslist import StatusAuthority, StatusListCache
+from designpatterns_ref.identity.statuscache import StatusListCache
+from designpatterns_ref.identity.statuslist import StatusAuthority
 from designpatterns_ref.identity.verifier import GateVerifier
 
 __all__ = ["tour"]

@@ -15,8 +15,13 @@ flushed on every append); ``dpref audit verify FILE`` checks such a file. A file
 has no newline was cut short mid-write (a crash, a power cut): reopening it raises
 :class:`IdentityError` saying how many bytes hold the intact entries, and it is for the operator
 to keep the torn tail aside and truncate the file to that size: the log never drops or repairs
-evidence by itself. A write that fails (a full disk) raises :class:`IdentityError` and leaves
-the file as it was, as far as the operating system lets it.
+evidence by itself. When the last line is a whole entry that chains onto the rest and only its
+newline is missing, the error says so, and the operator appends the newline instead (nothing
+is dropped). A write that fails (a full disk) raises :class:`IdentityError` and leaves
+the file as it was, as far as the operating system lets it. A log holds its own head:
+:meth:`AuditLog.verify` checks the file against it (so a cut tail shows), and
+:meth:`AuditLog.append` refuses to write to a file whose size is not the one its last write
+left (its tail cut, or a second writer), rather than chain a new entry onto the wrong one.
 
 Complexity: O(1) per append (one hash); O(n) to verify.
 
@@ -166,12 +171,35 @@ def _check_whole_lines(path: Path) -> None:
     if cut < 0 and tail < size:
         raise IdentityError(f"audit log {path} ends in a line over 1 MB long with no newline")
     whole = size - tail + cut + 1
+    try:
+        last = json.loads(chunk[cut + 1 :])
+    except ValueError:
+        last = None
+    if isinstance(last, dict) and verify_chain(read_log(path)).ok:
+        raise IdentityError(
+            f"audit log {path} ends in a whole entry (seq {shown(last.get('seq'), 20)}) that"
+            " lacks only its final newline (a write cut one byte short): nothing is lost. Keep"
+            " a copy of the file, append one newline to it, check it with 'dpref audit"
+            " verify', then reopen it"
+        )
     raise IdentityError(
         f"audit log {path} ends in a torn line: its last {size - whole} bytes have no newline"
         f" (a write cut short). The first {whole} bytes hold the whole entries; keep a copy of"
         f" the file, truncate it to {whole} bytes, check it with 'dpref audit verify', then"
         " reopen it"
     )
+
+
+class _Changed(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as bad:
+        raise IdentityError(f"audit log {path} cannot be read: {bad}") from None
 
 
 class AuditLog:
@@ -192,6 +220,9 @@ class AuditLog:
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.entries: list[dict[str, Any]] = []
         self.path = None if path is None else Path(path)
+        # The file's size after this log's last write (or when it was read): a file of another
+        # size was changed behind its back (its tail cut, another writer), and is not written.
+        self._size = 0
         if self.path is not None and _exists(self.path):
             _check_whole_lines(self.path)
             loaded = read_log(self.path)
@@ -199,6 +230,7 @@ class AuditLog:
             if not check.ok:
                 raise IdentityError(f"audit log {self.path} is broken: {check.problem}")
             self.entries = [e for e in loaded if isinstance(e, dict)]
+            self._size = _size_of(self.path)
         elif self.path is not None and not _exists(self.path.parent):
             raise IdentityError(
                 f"path={shown(str(path), 80)}: its directory {shown(str(self.path.parent), 80)}"
@@ -241,6 +273,8 @@ class AuditLog:
             fd = os.open(self.path, flags, 0o666)  # O_BINARY: no "\r\n" on Windows
             try:
                 size = os.lseek(fd, 0, os.SEEK_END)
+                if size != self._size:
+                    raise _Changed(size)
                 try:
                     while data:
                         data = data[os.write(fd, data) :]
@@ -249,13 +283,24 @@ class AuditLog:
                     raise
             finally:
                 os.close(fd)
+        except _Changed as changed:
+            raise IdentityError(
+                f"audit log {self.path} is {changed.size} bytes, not the {self._size} this log"
+                f" wrote: it was changed behind the log's back (its tail cut, or another"
+                f" writer), so nothing is appended; this log holds the head {self.head}, check"
+                " the file against it with 'dpref audit verify'"
+            ) from None
         except OSError as bad:
             raise IdentityError(f"audit log {self.path} cannot be written: {bad}") from None
+        self._size = size + len(line.encode("utf-8"))
 
     def verify(self) -> AuditCheck:
         """Check the chain held in memory (or re-read from the file when there is one; a file
-        not made yet, before the first append, holds no entry)."""
+        not made yet, before the first append, holds no entry), against the head this log
+        holds: a file whose tail was cut is a valid shorter chain, and only the head catches
+        it."""
         path = self.path
         if path is None or (not self.entries and not _exists(path)):
             return verify_chain(self.entries)
-        return verify_chain(read_log(path))
+        count, last = self.head
+        return verify_chain(read_log(path), expected_count=count, expected_head=last)

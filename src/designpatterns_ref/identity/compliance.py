@@ -16,7 +16,10 @@ licence before the gate starts refusing. Expiries sit in a sorted list, so a swe
 O(log² n + k) for the k items it reports (a binary search by position, each probe an
 O(log n) index into the list), not a scan of every credential.
 
-Complexity: :meth:`record` O(q log n) for q qualifications; :meth:`gaps` O(assignments x
+A revoked credential still counts until it is withdrawn (:meth:`withdraw`), and a worker who
+left a site is dropped from it with :meth:`unassign`.
+
+Complexity: :meth:`record` and :meth:`withdraw` O(q log n) for q qualifications; :meth:`gaps` O(assignments x
 requirements); :meth:`sweep` O(log² n + k).
 
 >>> book = ComplianceBook()
@@ -157,6 +160,49 @@ class ComplianceBook:
             self.expiries.add(e)
             if self.last_sweep is not None and e.expires <= self.last_sweep:
                 self._late.append(e)  # past the last sweep's reach: report it next time
+
+    def unassign(self, worker: str, site: str) -> None:
+        """Worker ``worker`` no longer works at ``site``; raises :class:`IdentityError` if they
+        were not assigned there."""
+        check_name("worker", worker)
+        check_name("site", site)
+        if worker not in self.assignments.get(site, ()):
+            raise IdentityError(f"worker={shown(worker, 80)} is not assigned to {shown(site, 80)}")
+        self.assignments[site].discard(worker)
+
+    def withdraw(self, issuer: str, credential_id: str) -> Claims:
+        """Forget the recorded credential ``credential_id`` of ``issuer`` (revoked, say): its
+        qualifications stop counting in :meth:`gaps` and its expiries leave :meth:`sweep`.
+        Returns its claims; raises :class:`IdentityError` if it is not recorded.
+
+        The book does not watch status lists: when a credential is revoked, withdraw it here
+        too, so the compliance office sees what the gate sees.
+        """
+        check_name("issuer", issuer)
+        check_name("credential_id", credential_id)
+        claims = self.credentials.pop((issuer, credential_id), None)
+        if claims is None:
+            raise IdentityError(
+                f"credential {shown(credential_id, 80)} of issuer {shown(issuer, 80)} is not"
+                " recorded"
+            )
+        held = self.holdings[claims.worker]
+        found = [Expiring(claims.expires, claims.worker, "credential", credential_id, issuer)]
+        for q in claims.qualifications:  # undo exactly what record added
+            until = min(q.expires, claims.expires)
+            if until > claims.not_before:
+                windows = held[q.name]
+                windows.remove((claims.not_before, until))  # one copy: another may hold one too
+                if not windows:
+                    del held[q.name]
+            found.append(Expiring(until, claims.worker, q.name, credential_id, issuer))
+        if not held:
+            del self.holdings[claims.worker]
+        for e in found:
+            self.expiries.remove(e)
+        gone = set(found)
+        self._late = [e for e in self._late if e not in gone]
+        return claims
 
     def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
         """Every (worker, site, qualification) not covered at ``now``, sorted."""

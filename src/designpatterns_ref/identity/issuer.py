@@ -47,7 +47,15 @@ __all__ = ["Issuer"]
 
 
 class Issuer:
-    """Mints and signs worker credentials for one issuer (not thread-safe)."""
+    """Mints and signs worker credentials for one issuer.
+
+    :meth:`issue` keeps no state of its own: several threads may issue through Issuers that
+    share one :class:`~designpatterns_ref.identity.statuslist.StatusAuthority` (or through one
+    Issuer), since the authority hands out every status index under its lock, so no two
+    credentials ever share an index or a ``credential_id``. Signing goes through the
+    :class:`~designpatterns_ref.identity.keys.KeySet`, which is not thread-safe: sign from one
+    thread, or give each thread its own issuer key set.
+    """
 
     def __init__(
         self,
@@ -105,8 +113,12 @@ class Issuer:
         quals = tuple(Qualification(name, exp) for name, exp in qualifications.items())
         for name in (worker, employer, site, role):
             check_name("claim", name)
-        index = self.statuses.next_index
-        claims = Claims(
+        # Every input is checked: now take the index. allocate() hands it out under the
+        # authority's lock, so Issuers sharing one authority never hand out the same one, and a
+        # refused call above allocated nothing. Building the claims cannot fail any more (the
+        # authority keeps list_id short enough that "list_id/index" is a valid credential id).
+        index = self.statuses.allocate()
+        return Claims(
             issuer=self.keys.issuer,
             credential_id=f"{self.statuses.list_id}/{index}",
             worker=worker,
@@ -120,8 +132,6 @@ class Issuer:
             status_index=index,
             qualifications=quals,
         )
-        self.statuses.allocate()  # only once everything above has been accepted
-        return claims
 
     def sign_jws(self, claims: Claims) -> str:
         """``claims`` as a compact JWS (interoperable: PyJWT verifies it)."""

@@ -10,7 +10,8 @@ the same name, so the gate says whose credential it asks about, the server answe
 own issuer and says so in its answer, and the client refuses a question about another issuer
 (the gate then falls back to its cached list). It is bounded in time: the whole request, not
 each read, gives up after ``timeout`` seconds (a timer cuts the connection, so a server that
-drips one byte a second cannot hold the gate) and raises ``OSError``; an answer that is not one
+drips one byte a second cannot hold the gate; the name is resolved, and each of its addresses
+tried, within the time left, so a slow resolver cannot either) and raises ``OSError``; an answer that is not one
 raises :class:`IdentityError`. On either,
 :class:`~designpatterns_ref.identity.verifier.GateVerifier` falls back to its cached list under
 the ``max_age`` policy. The same server hands out the signed status list (``GET /list``) for
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import json
 import math
 import re
@@ -51,6 +53,7 @@ import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
@@ -79,13 +82,44 @@ def _check_timeout(timeout: object) -> float:
     return seconds
 
 
-def _check_url(base_url: object) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
+
+
+def _check_url(base_url: object, *, signed: bool) -> str:
+    """``base_url`` without its trailing slashes, once it is an http(s) URL with a host and a
+    valid port. An answer that is not ``signed`` (an online check) travels over plain ``http``
+    only to a loopback host: anywhere else anyone on the path could rewrite it, so ``https``
+    is required."""
     if not isinstance(base_url, str):
         raise IdentityTypeError(f"base_url={shown(base_url, 60)} must be a str")
-    parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+    problem = "must be an http(s) URL"
+    try:
+        parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
+        if parsed is not None:
+            problem = "must name a port in [0, 65535], as digits"
+            parsed.port  # noqa: B018 (reading it checks it: it raises ValueError)
+    except ValueError:
+        raise IdentityError(f"base_url={shown(base_url, 60)} {problem}") from None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise IdentityError(f"base_url={shown(base_url, 60)} must be an http(s) URL")
+    if not signed and parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+        raise IdentityError(
+            f"base_url={shown(base_url, 60)} must be https: an online answer is not signed, so"
+            " plain http is allowed only to a loopback host (localhost, 127.0.0.0/8, ::1)"
+        )
     return base_url.rstrip("/")
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    """The threaded HTTP server on an IPv6 address (the standard one is IPv4 only)."""
+
+    address_family = socket.AF_INET6
 
 
 class StatusServer:
@@ -117,7 +151,7 @@ class StatusServer:
         if self._server is None:
             raise IdentityError("the status server is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://[{host!s}]:{port}" if ":" in str(host) else f"http://{host!s}:{port}"
 
     def start(self) -> StatusServer:
         """Listen and serve in a background thread."""
@@ -165,7 +199,8 @@ class StatusServer:
                 answer = {"issuer": issuer, "list": list_id, "index": index, "revoked": revoked}
                 self._send(200, json.dumps(answer))
 
-        self._server = ThreadingHTTPServer(self._address, Handler)
+        kind = _IPv6Server if self._address[0] == "::1" else ThreadingHTTPServer
+        self._server = kind(self._address, Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -193,33 +228,94 @@ class StatusServer:
         self.close()
 
 
+def _resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` for ``host``, given up at ``deadline``: a resolver that does not answer
+    (a DNS server timing out) would otherwise hold the call for as long as it likes. The
+    lookup goes on in a daemon thread, so its answer, if late, is simply dropped."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:  # an address: nothing to look up, no thread
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: list[Any] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as bad:
+            answer.append(bad)
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimeoutError(f"{host}: no address within the timeout")
+    if isinstance(answer[0], OSError):
+        raise answer[0]
+    return list(answer[0])
+
+
+def _connect_by(deadline: float, opened: list[socket.socket]) -> Callable[..., socket.socket]:
+    """A ``create_connection`` for ``http.client`` that resolves and tries each address within
+    what is left of the time until ``deadline`` (not the whole timeout for each address), and
+    puts each socket it opens in ``opened``, so the timer can cut it mid-connect."""
+
+    def create_connection(address: tuple[str, int], *_: object) -> socket.socket:
+        host, port = address
+        failure: OSError = OSError(f"{host}: no address to connect to")
+        for family, kind, proto, _name, where in _resolve(host, port, deadline):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            opened.append(sock)
+            try:
+                sock.settimeout(left)
+                sock.connect(where)
+            except OSError as bad:
+                failure = bad
+                sock.close()
+                continue
+            return sock
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{host}: not connected within the timeout")
+        raise failure
+
+    return create_connection
+
+
 def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
     """The body of ``GET url + path``, the whole exchange within ``seconds``.
 
     A socket timeout bounds each read, not the call: a server that sends one byte a second
     would hold the gate for as long as it liked. So a timer cuts the connection when the time
-    is up, whatever is being read. Raises ``TimeoutError`` (an ``OSError``) when it did,
-    ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an answer that
-    is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
+    is up, whatever is being done; the name is resolved and each address tried within the
+    time left (see :func:`_connect_by`). Raises ``TimeoutError`` (an ``OSError``) when time ran
+    out, ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an
+    answer that is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
     """
     parts = urllib.parse.urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     deadline = time.monotonic() + seconds
     connection = kind(parts.hostname or "", parts.port, timeout=seconds)
+    opened: list[socket.socket] = []
+    connection._create_connection = _connect_by(deadline, opened)  # type: ignore[attr-defined]
     expired = threading.Event()
 
     def cut() -> None:
         expired.set()
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read
+        for sock in [connection.sock, *opened]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked connect, handshake or read
 
-    timer: threading.Timer | None = None
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
     try:
-        connection.connect()  # bounded by the socket timeout, at most ``seconds``
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-        timer.daemon = True
-        timer.start()
+        connection.connect()
         connection.request("GET", parts.path + path)
         reply = connection.getresponse()
         body = reply.read(limit + 1)
@@ -234,9 +330,10 @@ def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
             f"{url}: the answer is not HTTP ({type(bad).__name__}: {shown(bad, 60)})"
         ) from None
     finally:
-        if timer is not None:
-            timer.cancel()
+        timer.cancel()
         connection.close()
+        for sock in opened:
+            sock.close()
     if expired.is_set():
         raise TimeoutError(f"{url}: no whole answer within {seconds:g} s")
     if not whole or len(body) > limit:
@@ -260,8 +357,15 @@ def online_check(
     request, not each read. It connects to ``base_url`` directly: proxy settings
     (``HTTP_PROXY``, ``HTTPS_PROXY``) are not read, so a gate behind a proxy points
     ``base_url`` at a forwarder it can reach.
+
+    The answer is not signed, so ``base_url`` must be ``https`` unless its host is loopback
+    (``localhost``, ``127.0.0.0/8``, ``::1``): over plain http anyone on the path could answer
+    "not revoked". Even so, the gate lets the answer only add a revocation or stand in for a
+    missing or stale list, never clear a bit its signed list shows set. A malformed URL (no
+    host, a port that is not digits in [0, 65535]) raises :class:`IdentityError` here, not at
+    the first scan.
     """
-    base = _check_url(base_url)
+    base = _check_url(base_url, signed=False)
     seconds = _check_timeout(timeout)
     bound = check_name("issuer", issuer)
 
@@ -300,9 +404,11 @@ def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
     """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``.
 
     Raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds and
-    :class:`IdentityError` on an answer that is not HTTP or not ASCII.
+    :class:`IdentityError` on an answer that is not HTTP or not ASCII. Plain http to any host
+    is allowed: the list is signed, and :meth:`StatusListCache.update
+    <designpatterns_ref.identity.statuslist.StatusListCache.update>` verifies it.
     """
-    base = _check_url(base_url)
+    base = _check_url(base_url, signed=True)
     seconds = _check_timeout(timeout)
     body = _get(base, "/list", seconds, 64 * 1024 * 1024)
     try:

@@ -26,14 +26,12 @@ from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.identity.base import IdentityError, IdentityTypeError, check_seconds
+from designpatterns_ref.identity.bitstring import BitstringStatusList
 from designpatterns_ref.identity.compact import b45encode
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.keys import KeySet, TrustStore
-from designpatterns_ref.identity.statuslist import (
-    BitstringStatusList,
-    StatusAuthority,
-    StatusListCache,
-)
+from designpatterns_ref.identity.statuscache import StatusListCache
+from designpatterns_ref.identity.statuslist import StatusAuthority
 from designpatterns_ref.identity.verifier import GateVerifier
 
 __all__ = [

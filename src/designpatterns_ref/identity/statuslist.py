@@ -2,46 +2,44 @@
 
 Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
 
-Every credential carries the index of one bit in its issuer's status list; the bit is 1 when the
-credential is revoked. :class:`BitstringStatusList` is that list as the W3C Bitstring Status
-List v1.0 defines it: at least 131,072 bits (16 KB, so one index tells an observer little about
-which worker is checked), bit 0 the left-most bit of the first byte, published as
-``encodedList``: the multibase prefix ``u`` then unpadded base64url of the GZIP-compressed bits.
-Revocations are rare, so the bits are mostly zeros and compress well: a million credentials at
-1% revoked fit in about 14 KB.
+Every credential carries the index of one bit in its issuer's status list, a
+:class:`~designpatterns_ref.identity.bitstring.BitstringStatusList`; the bit is 1 when the
+credential is revoked.
 
 :class:`StatusAuthority` is the issuer's side: it hands out indexes, flips bits, publishes the
 list as a signed JWS (with ``iat`` and a ``ttl``) and answers *online* checks, which are always
-current. :class:`StatusListCache` is a verifier's side: it keeps the latest signed list of
-each issuer it was given (an issuer's list never counts for another issuer's credentials, and
-never rolls back to an older one) and says how old it is. The gate's policy is a **max age**: a list issued ``max_age``
-seconds ago or earlier is stale and the verifier refuses (or goes online). The age is counted
-from the list's signed ``iat``, never from when the gate downloaded it, so a revoked credential
-is accepted offline for strictly less than ``max_age`` seconds after its revocation: any list
-that does not show the revocation was issued before it.
+current. Its state (the revocations and the next free index) is what an issuer must not lose:
+:meth:`StatusAuthority.state` exports it and :meth:`StatusAuthority.from_state` rebuilds the
+authority after a restart. A verifier's side is
+:class:`~designpatterns_ref.identity.statuscache.StatusListCache` (also importable from here):
+it keeps the latest signed list of each issuer it was given (an issuer's list never counts
+for another issuer's credentials, never rolls back to an older one, and never undoes a
+revocation) and says how old it is. The gate's policy is a **max age**: a list issued
+``max_age`` seconds ago or earlier (or its own ``ttl``, if shorter) is stale and the verifier
+refuses (or goes online). The age is counted from the list's signed ``iat``, never from when
+the gate downloaded it, so a revoked credential is accepted offline for strictly less than
+``max_age`` seconds after its revocation: any list that does not show the revocation was
+issued before it.
 
-Complexity: a lookup is O(1) (one byte, one shift); encoding and decoding are O(bits).
+Complexity: allocate, revoke and check are O(1); publishing is O(bits) (a copy, then GZIP).
 
->>> sl = BitstringStatusList(131_072)
->>> sl.set(3, True)
->>> sl.get(3), sl.get(4), sl.encode()[0]
-(True, False, 'u')
->>> BitstringStatusList.decode(sl.encode()).get(3)
+>>> from designpatterns_ref.identity.keys import KeySet
+>>> authority = StatusAuthority(KeySet("acme-id", seed=b"doc"), "acme-list-1")
+>>> index = authority.allocate()
+>>> authority.revoke(index)
+>>> authority.check("acme-id", "acme-list-1", index)
 True
 """  # noqa: E501
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 import math
 import secrets
 import threading
-import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from designpatterns_ref.clock import check_reading
 from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     MAX_TIME,
@@ -52,97 +50,29 @@ from designpatterns_ref.identity.base import (
     check_seconds,
     read_clock,
 )
-from designpatterns_ref.identity.jws import _DUMP, TokenFormatError, parse_header
-from designpatterns_ref.identity.keys import KeySet, TrustStore, b64url, b64url_decode
+from designpatterns_ref.identity.bitstring import MIN_BITS as MIN_BITS
+from designpatterns_ref.identity.bitstring import BitstringStatusList as BitstringStatusList
+from designpatterns_ref.identity.jws import _DUMP
+from designpatterns_ref.identity.keys import KeySet, b64url
+from designpatterns_ref.identity.statuscache import StatusListCache as StatusListCache
 
-__all__ = [
-    "MIN_BITS",
-    "BitstringStatusList",
-    "StatusAuthority",
-    "StatusListCache",
-]
-
-#: The specification's minimum length: 16 KB of bits.
-MIN_BITS = 131_072
-_MAX_BITS = 2**27  # 16 MB of bits, a decompression-bomb guard
-#: How many of a list's epochs (runs of its authority) a cache remembers the highest seq of.
-EPOCHS_KEPT = 16
+__all__ = ["StatusAuthority"]
 
 
-class BitstringStatusList:
-    """One bit per credential, bit 0 the most significant bit of byte 0 (not thread-safe)."""
-
-    __slots__ = ("bits", "size")
-
-    def __init__(self, size: int = MIN_BITS) -> None:
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise IdentityTypeError(f"size={shown(size, 80)} must be an int number of bits")
-        if not MIN_BITS <= size <= _MAX_BITS or size % 8:
-            raise IdentityError(
-                f"size={shown(size, 80)} must be a multiple of 8 in [{MIN_BITS}, {_MAX_BITS}]"
-            )
-        self.size = size
-        self.bits = bytearray(size // 8)
-
-    def get(self, index: int) -> bool:
-        """Whether bit ``index`` is set (the credential there is revoked)."""
-        check_index("index", index, self.size)
-        return bool(self.bits[index >> 3] >> (7 - (index & 7)) & 1)
-
-    def set(self, index: int, value: bool = True) -> None:
-        """Set bit ``index`` to ``value``."""
-        check_index("index", index, self.size)
-        if not isinstance(value, bool):
-            raise IdentityTypeError(f"value={shown(value, 80)} must be a bool")
-        mask = 1 << (7 - (index & 7))
-        if value:
-            self.bits[index >> 3] |= mask
-        else:
-            self.bits[index >> 3] &= ~mask & 0xFF
-
-    def copy(self) -> BitstringStatusList:
-        """An independent copy of the list (one copy of its bytes, O(bits) but no compression).
-
-        >>> original = BitstringStatusList()
-        >>> snapshot = original.copy()
-        >>> original.set(5)
-        >>> snapshot.get(5), original.get(5)
-        (False, True)
-        """
-        out = self.__class__.__new__(self.__class__)
-        out.size = self.size
-        out.bits = bytearray(self.bits)
-        return out
-
-    def count(self) -> int:
-        """How many bits are set."""
-        return sum(b.bit_count() for b in self.bits)
-
-    def encode(self) -> str:
-        """The ``encodedList``: ``u`` + base64url (no padding) of the GZIP-compressed bits."""
-        return "u" + b64url(gzip.compress(bytes(self.bits), compresslevel=9, mtime=0))
-
-    @classmethod
-    def decode(cls, encoded: str) -> BitstringStatusList:
-        """The list an ``encodedList`` holds; raises :class:`IdentityError` if malformed."""
-        if not isinstance(encoded, str) or not encoded.startswith("u"):
-            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str starting with 'u'")
-        try:
-            compressed = b64url_decode(encoded[1:])
-            inflater = zlib.decompressobj(wbits=31)  # 31: a GZIP wrapper
-            raw = inflater.decompress(compressed, _MAX_BITS // 8 + 1)
-            if inflater.unconsumed_tail or not inflater.eof:
-                raise ValueError("not one whole GZIP member within the size limit")
-        except (ValueError, zlib.error) as bad:
-            raise IdentityError(
-                f"encodedList={shown(encoded, 60)} does not decode: {bad}"
-            ) from None
-        out = cls.__new__(cls)
-        out.size = len(raw) * 8
-        if not MIN_BITS <= out.size <= _MAX_BITS:
-            raise IdentityError(f"encodedList holds {out.size} bits; at least {MIN_BITS} needed")
-        out.bits = bytearray(raw)
-        return out
+def _check_list_id(list_id: object, size: int) -> str:
+    """``list_id`` once ``"<list_id>/<index>"``, a credential's id, fits in 255 bytes for
+    every index of a list of ``size`` bits."""
+    check_name("list_id", list_id)
+    assert isinstance(list_id, str)
+    room = 255 - 1 - len(str(size - 1))
+    used = len(list_id.encode("utf-8"))
+    if used > room:
+        raise IdentityError(
+            f"list_id={shown(list_id, 80)} is {used} bytes of UTF-8; with size={size} at most"
+            f" {room} fit: a credential's id is '<list_id>/<index>', at most 255 bytes, and an"
+            f" index takes up to {len(str(size - 1))} digits"
+        )
+    return list_id
 
 
 class StatusAuthority:
@@ -163,7 +93,7 @@ class StatusAuthority:
         list_id: str,
         *,
         size: int = MIN_BITS,
-        ttl: float = 300.0,
+        ttl: float = 86_400.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
         import time
@@ -173,9 +103,9 @@ class StatusAuthority:
         if not isinstance(keys, KeySet):
             raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
         self.keys = keys
-        self.list_id = check_name("list_id", list_id)
         self.ttl = check_seconds("ttl", ttl, allow_zero=False)
         self.statuses = BitstringStatusList(size)
+        self.list_id = _check_list_id(list_id, size)
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.next_index = 0
         self.revoked_at: dict[int, float] = {}
@@ -214,6 +144,89 @@ class StatusAuthority:
             raise IdentityError(f"list_id={shown(list_id, 80)} is not {shown(self.list_id)}")
         return self.statuses.get(index)
 
+    def state(self) -> dict[str, Any]:
+        """Everything this authority must keep across a restart, as plain JSON values.
+
+        **Persist it.** The bits and the index counter live only in this object: an authority
+        made afresh after a restart would publish a list without the revocations (every gate
+        would accept the revoked badges again, were it not that a gate's cache refuses a list
+        that clears a bit) and hand out indexes from 0 again (new credentials sharing old ones'
+        ids and bits). So write ``state()`` durably (``json.dump`` to a temporary file, then
+        ``os.replace``) after every :meth:`revoke` and after every :meth:`allocate` (or issue)
+        before the credential leaves the issuer, and rebuild with :meth:`from_state`. It holds
+        ``issuer``, ``list_id``, ``size``, ``ttl``, ``next_index``, ``published`` (the last
+        ``seq``) and ``revoked`` (``[index, revoked at]`` pairs, in index order); the bits are
+        those indexes. Taken under the lock, so it is one consistent moment.
+
+        >>> from designpatterns_ref.identity.keys import KeySet
+        >>> keys = KeySet("acme-id", seed=b"doc")
+        >>> before = StatusAuthority(keys, "L", clock=lambda: 1000.0)
+        >>> before.revoke(before.allocate())
+        >>> after = StatusAuthority.from_state(keys, before.state(), clock=lambda: 2000.0)
+        >>> after.statuses.get(0), after.allocate(), after.revoked_at
+        (True, 1, {0: 1000.0})
+        """
+        with self._lock:
+            return {
+                "issuer": self.keys.issuer,
+                "list_id": self.list_id,
+                "size": self.statuses.size,
+                "ttl": self.ttl,
+                "next_index": self.next_index,
+                "published": self.published,
+                "revoked": [[index, at] for index, at in sorted(self.revoked_at.items())],
+            }
+
+    @classmethod
+    def from_state(
+        cls,
+        keys: KeySet,
+        state: Mapping[str, Any],
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> StatusAuthority:
+        """The authority :meth:`state` described, signing with ``keys`` (the same issuer's).
+
+        It is a new run: it draws a new ``epoch``, and its ``seq`` goes on from ``published``,
+        so caches order its lists after the old run's by ``(iat, seq)``. Raises
+        :class:`IdentityError` (naming the field) on a state that is not one: a missing or
+        unknown field, another issuer's, an index at or past ``next_index``, twice revoked, a
+        time that is not finite.
+        """
+        if not isinstance(state, Mapping):
+            raise IdentityTypeError(f"state={shown(state, 80)} must be a mapping, from state()")
+        if not isinstance(keys, KeySet):
+            raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
+        fields = {"issuer", "list_id", "size", "ttl", "next_index", "published", "revoked"}
+        if set(state) != fields:
+            raise IdentityError(
+                f"state has the fields {shown(sorted(map(repr, state)), 120)}, not {sorted(fields)}"
+            )
+        if state["issuer"] != keys.issuer:
+            raise IdentityError(
+                f"state issuer={shown(state['issuer'], 80)} is not {shown(keys.issuer)}, the"
+                " issuer of keys"
+            )
+        out = cls(keys, state["list_id"], size=state["size"], ttl=state["ttl"], clock=clock)
+        next_index = check_index("state next_index", state["next_index"], out.statuses.size + 1)
+        out.published = check_index("state published", state["published"], 2**63)
+        revoked = state["revoked"]
+        if not isinstance(revoked, list | tuple):
+            raise IdentityTypeError(
+                f"state revoked={shown(revoked, 80)} must be a list of [index, time] pairs"
+            )
+        for pair in revoked:
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                raise IdentityError(f"state revoked holds {shown(pair, 80)}, not [index, time]")
+            index = check_index("state revoked index", pair[0], next_index)
+            if index in out.revoked_at:
+                raise IdentityError(f"state revoked holds index {index} twice")
+            check_reading(pair[1], IdentityError, "state revoked time")
+            out.revoked_at[index] = pair[1]
+            out.statuses.set(index, True)
+        out.next_index = next_index
+        return out
+
     def publish(self) -> str:
         """The current list as a signed status-list credential (a compact JWS).
 
@@ -228,7 +241,11 @@ class StatusAuthority:
         ``iat`` is always the clock's reading, never adjusted: the gate counts the list's age
         from it.
         The signing key stays in the issuer's published key set until ``iat + ttl``
-        (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
+        (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it), and a
+        gate counts the list fresh for at most its ``ttl`` (less if its own ``max_age`` is
+        shorter), so a routine rotation and prune never leave a gate holding a fresh list whose
+        key it can no longer get. The default ``ttl``, a day, is the gate's default
+        ``max_age``: a gate may work offline that long on one list.
         """
         with self._lock:  # the time, the seq and the bits taken together (a copy: a memcpy)
             now = int(read_clock(self.clock, "StatusAuthority.publish"))
@@ -260,189 +277,9 @@ class StatusAuthority:
         kid = self.keys.active_kid  # read once: the header names the key that signs
         header = b64url(_DUMP({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
         body = b64url(_DUMP(payload).encode())
-        # The list is good for ``ttl``: its key stays published that long (KeySet.prune), so a
-        # rotation never leaves a gate holding a fresh list signed by a key it no longer has.
+        # The list is good for ``ttl``: its key stays published that long (KeySet.prune), and a
+        # gate counts a list fresh for min(max_age, ttl), so a rotation never leaves a gate
+        # holding a fresh list signed by a key it no longer has.
         expires = min(MAX_TIME, now + math.ceil(self.ttl))
         _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires, kid=kid)
         return f"{header}.{body}.{b64url(signature)}"
-
-
-class StatusListCache:
-    """A verifier's cached status lists, one per (issuer, list id), each with its signed issue time.
-
-    **Whose list it is.** A list counts for a credential only if the credential's own issuer
-    signed it. The W3C Bitstring Status List v1.0 validate algorithm (section 3.2) has the
-    verifier dereference the credential's ``statusListCredential`` URL and verify its proofs,
-    and its note "Issuer validation is use case dependent" leaves to the verifier to make sure it
-    trusts both the credential's issuer and the status list's issuer (they may differ, for a
-    delegated status service). A gate trusts several issuers and fetches lists by name, not from
-    a URL the credential controls, so this cache fixes the policy: a list's ``iss`` must be the
-    issuer of the key that signed it (the kid is ``issuer#fingerprint``, and the trust store
-    takes it only from that issuer's key set, see
-    :class:`~designpatterns_ref.identity.keys.TrustStore`), lists are held per ``(iss, list id)``,
-    and the gate reads the list held under the credential's own ``(issuer, status_list)``. So a
-    trusted issuer can publish lists under any name without ever touching another issuer's.
-
-    **No rollback.** Each list carries its signed ``iat`` (whole seconds), ``seq`` (a counter
-    that grows with every publication) and ``epoch`` (the authority's run that counted it); a
-    list is accepted only if it is later than the held one, or if it is byte for byte the held
-    token (a harmless refresh). Of one epoch, the later list is the one with the higher ``seq``,
-    whatever the dates say: the authority's clock may have been stepped back between the two,
-    and the newer list, dated earlier, must still replace the older (else a revocation would
-    wait until the clock passed the older list's date). Of two epochs, or without one (another
-    writer's list), it is the later ``(iat, seq)``. An older list, even one published earlier in
-    the same second, never replaces a newer one. And a list of an epoch seen before must come
-    after every list of that epoch taken so far, whichever epoch is held now: the cache keeps
-    the highest ``seq`` taken of each of the last :data:`EPOCHS_KEPT` epochs of a list, so a
-    replayed list of an earlier run never comes back after a later run's list replaced it.
-
-    **Not from the future.** The guard above would let one list dated ahead of time (an
-    authority whose clock ran fast once, or an attacker holding a stolen key) block every honest
-    list after it, and stay fresh for as long as it pretends. So a list whose ``iat`` is more
-    than ``leeway`` seconds after the cache's own ``clock`` is refused, and each list is held
-    with the kid that signed it: once that key is no longer trusted (distrusted, or gone from
-    its issuer's key set), the list counts for nothing, neither for the gate nor against a
-    newer list. (A thief may as well name the authority's epoch with a huge ``seq``: that list
-    too stops counting with its key.)
-    """
-
-    def __init__(
-        self,
-        trust: TrustStore,
-        *,
-        clock: Callable[[], float] | None = None,
-        leeway: float = 0.0,
-    ) -> None:
-        import time
-
-        if not isinstance(trust, TrustStore):
-            raise IdentityTypeError(f"trust={shown(trust, 80)} must be a TrustStore")
-        if clock is not None and not callable(clock):
-            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
-        self.trust = trust
-        self.clock: Callable[[], float] = clock if clock is not None else time.time
-        self.leeway = check_seconds("leeway", leeway)
-        #: (issuer, list id) -> (iat, bits, size, kid): what the gate reads; ``kid`` signed it.
-        self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
-        # (issuer, list id) -> (iat, seq, SHA-256 of the token, epoch): the held list's version.
-        self._versions: dict[tuple[str, str], tuple[int, int, bytes, str | None]] = {}
-        # (issuer, list id) -> {epoch: {kid: (highest seq taken signed by kid, that token's
-        # SHA-256)}}: the EPOCHS_KEPT epochs taken most recently, the least recent first. Kept
-        # per key, so a list signed by a key later distrusted (a thief naming the epoch with a
-        # huge seq) neither blocks honest lists nor erases what the honest ones reached.
-        self._epochs: dict[tuple[str, str], dict[str, dict[str, tuple[int, bytes]]]] = {}
-
-    def update(self, token: str) -> str:
-        """Verify a published status list and cache it under its issuer; return its id.
-
-        Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
-        key, an ``iss`` that is not the signing key's issuer, a malformed list, a list issued
-        more than ``leeway`` seconds in the cache clock's future, or a list not later than the
-        one already held for that issuer and id (a rollback: a lower ``seq`` of the same
-        epoch, else an earlier ``(iat, seq)``), unless it is the very token held or the held
-        one's signing key is no longer trusted; and a list of an epoch taken before whose
-        ``seq`` is below the highest taken of that epoch under a key still trusted (or equal
-        to it, but another token).
-        """
-        if not isinstance(token, str):
-            raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
-        now = read_clock(self.clock, "StatusListCache.update")
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise IdentityError("status list token must have three parts")
-        try:
-            header = parse_header(parts[0])
-            kid = header["kid"]
-            key = self.trust.get(kid)
-            if key is None:
-                raise IdentityError(f"status list kid {shown(kid, 60)} is not trusted")
-            key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
-            payload = json.loads(b64url_decode(parts[1]))
-            iss, iat, vc = payload["iss"], payload["iat"], payload["vc"]
-            seq, epoch = payload.get("seq", 0), payload.get("epoch")
-            list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
-        except IdentityError:
-            raise
-        except RecursionError:
-            raise IdentityError("status list token is malformed: nested too deep") from None
-        except (TokenFormatError, ValueError, KeyError, TypeError, AttributeError) as bad:
-            raise IdentityError(f"status list token is malformed: {bad}") from None
-        except Exception as bad:  # cryptography's InvalidSignature
-            raise IdentityError(f"status list signature does not verify ({shown(bad)})") from None
-        check_name("status list iss", iss)
-        signer = kid.rpartition("#")[0]
-        if iss != signer:
-            raise IdentityError(
-                f"status list iss={shown(iss, 60)} is not {shown(signer, 60)},"
-                f" the issuer of its signing key {shown(kid, 60)}"
-            )
-        if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
-            raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
-        if iat > now + self.leeway:
-            raise IdentityError(
-                f"status list iat={iat} is {iat - now:.0f} s after this cache's clock; at most"
-                f" leeway={self.leeway:g} s is allowed"
-            )
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
-            raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
-        if epoch is not None:
-            check_name("status list epoch", epoch, max_bytes=64)
-        check_name("status list id", list_id)
-        if not isinstance(encoded, str):
-            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str")
-        statuses = BitstringStatusList.decode(encoded)
-        where = (iss, list_id)
-        digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
-        held = self._versions.get(where)
-        if held is not None and self.trust.get(self.lists[where][3]) is None:
-            held = None  # signed by a key no longer trusted: it holds nothing back
-        if held is not None:
-            one_run = epoch is not None and epoch == held[3]  # then seq alone orders them
-            not_later = (seq <= held[1]) if one_run else ((iat, seq) <= held[:2])
-            if not_later:
-                if digest == held[2]:
-                    return str(list_id)  # the very token held: nothing to do
-                order = f"seq {seq} of the same epoch" if one_run else f"issued at {iat}, seq {seq}"
-                raise IdentityError(
-                    f"status list {shown(list_id)} of {shown(iss)} ({order}) is not later than"
-                    f" the cached one (issued at {held[0]}, seq {held[1]}): an older list is"
-                    " refused"
-                )
-        seen = self._epochs.setdefault(where, {})
-        tops = seen.get(epoch, {}) if epoch is not None else {}
-        trusted = [top for signer, top in tops.items() if self.trust.get(signer) is not None]
-        if trusted:
-            top_seq, top_digest = max(trusted)
-            if seq < top_seq or (seq == top_seq and digest != top_digest):
-                raise IdentityError(
-                    f"status list {shown(list_id)} of {shown(iss)} (seq {seq} of epoch"
-                    f" {shown(epoch, 40)}) is not later than seq {top_seq} of that epoch, taken"
-                    " before: an older list is refused"
-                )
-        self.lists[where] = (iat, statuses.bits, statuses.size, kid)
-        self._versions[where] = (iat, seq, digest, epoch)
-        if epoch is not None:
-            tops = seen.pop(epoch, tops)
-            if seq >= tops.get(kid, (-1, b""))[0]:
-                tops[kid] = (seq, digest)
-            seen[epoch] = tops  # the epoch taken most recently last
-            while len(seen) > EPOCHS_KEPT:
-                del seen[next(iter(seen))]
-        return str(list_id)
-
-    def issued_at(self, list_id: str, *, issuer: str | None = None) -> int | None:
-        """When the cached list ``list_id`` of ``issuer`` was issued, or None if none is cached.
-
-        With ``issuer=None``: the latest issue time among the lists of that id, whoever issued
-        them.
-        """
-        if not isinstance(list_id, str):
-            raise IdentityTypeError(f"list_id={shown(list_id, 80)} must be a str")
-        if issuer is not None and not isinstance(issuer, str):
-            raise IdentityTypeError(f"issuer={shown(issuer, 80)} must be a str or None")
-        times = [
-            held[0]
-            for (iss, lid), held in self.lists.items()
-            if lid == list_id and (issuer is None or iss == issuer)
-        ]
-        return max(times) if times else None

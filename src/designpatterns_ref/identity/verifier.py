@@ -17,15 +17,22 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
    trusted issuer cannot sign a credential in another's name (``wrong issuer``);
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
-6. its status bit is clear: asked ``online(issuer, list id, index)`` when the gate has a
-   connection (the credential's own issuer, since two issuers may name their lists alike), else
-   read from a
-   cached list issued less than ``max_age`` seconds ago, not later than ``leeway`` seconds
-   ahead of the gate's clock, and signed by a key of the credential's own issuer that is still
-   trusted (``status unavailable``, ``stale status list``, ``revoked``).
+6. its status bit is clear: read from a cached list issued less than ``max_age`` seconds ago,
+   not later than ``leeway`` seconds ahead of the gate's clock, and signed by a key of the
+   credential's own issuer that is still trusted (``status unavailable``, ``stale status
+   list``, ``revoked``). A gate with a connection also asks ``online(issuer, list id,
+   index)`` (the credential's own issuer, since two issuers may name their lists alike), but
+   the online answer can only add a revocation or stand in for a list that is stale or
+   missing: when the held list shows the bit set (however old it is: a revocation is never
+   undone), the credential is revoked whatever the online answer says, so an unsigned answer
+   (a man in the middle, a lagging replica) can never un-revoke a badge.
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
+A list is fresh for ``max_age`` or for its own signed ``ttl``, whichever is shorter: the
+issuer keeps the list's signing key published for its ``ttl``
+(:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>`), so a gate never
+holds a fresh list whose key a routine rotation has retired and pruned.
 Nothing is trusted before the signature has verified, except the header's kid. A verdict
 carries the claims (and the audit log records the credential, its issuer and its worker) once
 they are authentic: the signature verified and the issuer is the signing key's, so from
@@ -86,7 +93,7 @@ from designpatterns_ref.identity.base import (
 from designpatterns_ref.identity.compact import decode_compact
 from designpatterns_ref.identity.jws import TokenFormatError, claims_from_payload, parse_header
 from designpatterns_ref.identity.keys import TrustStore, b64url_decode
-from designpatterns_ref.identity.statuslist import StatusListCache
+from designpatterns_ref.identity.statuscache import StatusListCache
 
 __all__ = ["GateVerifier"]
 
@@ -264,16 +271,38 @@ class GateVerifier:
         return self._check_status(claims, now)
 
     def _check_status(self, claims: Claims, now: float) -> Verdict:
+        if self.online is None:
+            return self._check_cached_list(claims, now)
+        if self._held_list_shows_revoked(claims, now):  # final: no answer online undoes it
+            return Verdict(False, Reason.REVOKED, "revoked (status list)", claims)
+        try:
+            revoked: Any = self.online(claims.issuer, claims.status_list, claims.status_index)
+        except Exception:  # unreachable, garbled, another issuer's: no answer
+            revoked = None  # fall back to the cached list
+        if revoked is True:
+            return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
+        if revoked is False:
+            return Verdict(True, Reason.OK, "valid (online check)", claims)
+        return self._check_cached_list(claims, now)
+
+    def _held_list_shows_revoked(self, claims: Claims, now: float) -> bool:
+        """Whether the held list of the credential's issuer, signed by a key still trusted and
+        not dated ahead of the gate, shows the credential revoked, however old the list is: a
+        revocation is never undone, so an old list that shows one is still right about it."""
+        held = self.statuses.lists.get((claims.issuer, claims.status_list))
+        if held is None:
+            return False
+        issued, bits, size, signer, _ = held
         index = claims.status_index
-        if self.online is not None:
-            try:
-                revoked: Any = self.online(claims.issuer, claims.status_list, index)
-            except Exception:  # unreachable, garbled, another issuer's: no answer
-                revoked = None  # fall back to the cached list
-            if revoked is True:
-                return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
-            if revoked is False:
-                return Verdict(True, Reason.OK, "valid (online check)", claims)
+        return (
+            self.trust.get(signer) is not None
+            and issued <= now + self.leeway
+            and index < size
+            and bool(bits[index >> 3] >> (7 - (index & 7)) & 1)
+        )
+
+    def _check_cached_list(self, claims: Claims, now: float) -> Verdict:
+        index = claims.status_index
         # The list of that name signed by the credential's own issuer, never another's.
         held = self.statuses.lists.get((claims.issuer, claims.status_list))
         if held is None:
@@ -283,7 +312,7 @@ class GateVerifier:
                 f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
                 claims,
             )
-        issued, bits, size, signer = held
+        issued, bits, size, signer, ttl = held
         if self.trust.get(signer) is None:
             return Verdict(
                 False,
@@ -299,11 +328,14 @@ class GateVerifier:
                 f"status list issued {issued - now:.0f} s after this gate's clock",
                 claims,
             )
-        if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
+        # Fresh for [iat, iat + limit): the gate's max_age, or the list's own signed ttl when
+        # shorter (the issuer keeps the list's signing key published only that long).
+        limit = self.max_age if ttl is None else min(self.max_age, ttl)
+        if now - issued >= limit:
             return Verdict(
                 False,
                 Reason.STALE_STATUS,
-                f"status list issued {now - issued:.0f} s ago; policy allows {self.max_age:.0f} s",
+                f"status list issued {now - issued:.0f} s ago; policy allows {limit:.0f} s",
                 claims,
             )
         if index >= size:

@@ -103,6 +103,19 @@ def _authority() -> StatusAuthority:
     return authority
 
 
+def _revoked_authority() -> StatusAuthority:
+    authority = _authority()
+    authority.revoke(0)
+    return authority
+
+
+def _state_with(name: str, value: Any) -> dict[str, Any]:
+    """A saved authority state (index 0 allocated and revoked) with field ``name`` replaced."""
+    state = _revoked_authority().state()
+    state[name] = value
+    return state
+
+
 def _issuer() -> Issuer:
     keys = _keys()
     return Issuer(keys, StatusAuthority(keys, "L", clock=ManualClock(T0)), clock=ManualClock(T0))
@@ -216,6 +229,37 @@ ENTRIES = [
         call=lambda a, v: a.check("acme-id", "L", v),
         make=_authority,
     ),
+    Entry(
+        "StatusAuthority.from_state(state)",
+        call=lambda _, v: StatusAuthority.from_state(_keys(), v),
+    ),
+    Entry(
+        "StatusAuthority.from_state(keys)",
+        call=lambda _, v: StatusAuthority.from_state(v, _revoked_authority().state()),
+    ),
+    Entry(
+        "StatusAuthority.from_state(clock)",
+        call=lambda _, v: StatusAuthority.from_state(_keys(), _AUTHORITY.state(), clock=v),
+    ),
+    *[
+        Entry(
+            f"StatusAuthority.from_state(state[{name!r}])",
+            call=lambda _, v, name=name: StatusAuthority.from_state(_keys(), _state_with(name, v)),
+        )
+        for name in ("issuer", "list_id", "size", "ttl", "next_index", "published", "revoked")
+    ],
+    Entry(
+        "StatusAuthority.from_state(state['revoked'][0])",
+        call=lambda _, v: StatusAuthority.from_state(_keys(), _state_with("revoked", [v])),
+    ),
+    Entry(
+        "StatusAuthority.from_state(state['revoked'][0] index)",
+        call=lambda _, v: StatusAuthority.from_state(_keys(), _state_with("revoked", [[v, 1.0]])),
+    ),
+    Entry(
+        "StatusAuthority.from_state(state['revoked'][0] time)",
+        call=lambda _, v: StatusAuthority.from_state(_keys(), _state_with("revoked", [[0, v]])),
+    ),
     Entry("StatusListCache(trust)", call=lambda _, v: StatusListCache(v)),
     Entry("StatusListCache(clock)", call=lambda _, v: StatusListCache(_trust(), clock=v)),
     Entry("StatusListCache(leeway)", call=lambda _, v: StatusListCache(_trust(), leeway=v)),
@@ -300,6 +344,18 @@ ENTRIES = [
     Entry("ComplianceBook.assign(worker)", call=lambda b, v: b.assign(v, "s"), make=_book),
     Entry("ComplianceBook.assign(site)", call=lambda b, v: b.assign("w", v), make=_book),
     Entry("ComplianceBook.record", call=lambda b, v: b.record(v), make=_book),
+    Entry("ComplianceBook.unassign(worker)", call=lambda b, v: b.unassign(v, "s"), make=_book),
+    Entry("ComplianceBook.unassign(site)", call=lambda b, v: b.unassign("w", v), make=_book),
+    Entry(
+        "ComplianceBook.withdraw(issuer)",
+        call=lambda b, v: b.withdraw(v, _CLAIMS.credential_id),
+        make=_book,
+    ),
+    Entry(
+        "ComplianceBook.withdraw(credential_id)",
+        call=lambda b, v: b.withdraw(_CLAIMS.issuer, v),
+        make=_book,
+    ),
     Entry("ComplianceBook.gaps(now)", call=lambda b, v: b.gaps(v), make=_book),
     Entry("ComplianceBook.gaps(site)", call=lambda b, v: b.gaps(0, site=v), make=_book),
     Entry("ComplianceBook.sweep(now)", call=lambda b, v: b.sweep(v), make=_book),
