@@ -10,13 +10,14 @@ the payment under the client's **idempotency key**, in one transaction: a retrie
 the same key (the client timed out and sent it again) returns the same booking and charges
 nothing more; a different key for an already converted hold is refused. :meth:`Holds.expire`
 gives expired holds' rooms back, and every other call (:meth:`~Holds.hold`,
-:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.cancel`,
-:meth:`~Holds.availability`) runs it first, once its arguments are checked: so an availability
-never counts a hold whose time is up, and a confirm of such a hold finds it expired and is
-refused with :class:`SoldOut`. A call refused for its arguments runs no expiry (it changes
-nothing): a cancel of a booking that is unknown, another strategy's or cancelled already, and a
-confirm of an unknown hold, with a key used for another payment or with the key of a cancelled
-booking.
+:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.availability`) runs it first, once
+its arguments are checked: so an availability never counts a hold whose time is up, and a
+confirm of such a hold finds it expired and is refused with :class:`SoldOut`. :meth:`~Holds.cancel`
+runs it after its own update has committed, so a cancel refused because another cancel of the
+same booking got there first, even one that passed every check before, changes nothing. A call
+refused for its arguments runs no expiry (it changes nothing): a cancel of a booking that is
+unknown, another strategy's or cancelled already, and a confirm of an unknown hold, with a key
+used for another payment or with the key of a cancelled booking.
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
 key maps to at most one payment; every confirm with the paying key, including a retry racing the
@@ -248,15 +249,16 @@ class Holds(StrategyBase):
         return len(released)
 
     def cancel(self, booking_id: int) -> None:
-        """Give back expired holds' rooms, then cancel the booking (its rooms come back once).
+        """Cancel the booking (its rooms come back once), then give back expired holds' rooms.
 
         A cancel refused for its booking (unknown, made by another strategy, or cancelled
-        already) is refused before the expiry, and changes nothing."""
+        already, also by another cancel of it at the same moment) is refused before the
+        expiry, and changes nothing: the expiry runs only once this cancel's update has
+        committed (a check before the expiry could pass and then lose that race)."""
         booking_id = self._check_id(booking_id)
-        with self.store.transaction(write=False) as tx:
-            self._load(tx, booking_id)
-        self._expire(self._now())
+        now = self._now()  # a clock that cannot be read refuses the call before any write
         super().cancel(booking_id)
+        self._expire(now)
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
         """Rooms free on every night, once the holds whose time is up have given theirs back."""
