@@ -249,15 +249,12 @@ class RedisStreamQueue:
                     raise
 
     def _regrouped(self, call: Callable[[], _T], *, then: Callable[[], _T] | None = None) -> _T:
-        """``call()``; if it fails with NOGROUP (a server restarted without its data, or
-        flushed, or a lane's stream deleted: the group is gone), make the group again, once,
-        and run ``then`` (``call`` again unless given). Whatever was pending in the lost group
-        went with the data; new work flows again.
-
-        Running ``call`` again repeats nothing only if it wrote nothing before the NOGROUP: the
-        take's script looks for both groups before its first write, and ``pending`` only
-        reads. A pipeline without MULTI (``renew``'s) runs every command even when one of them
-        fails, so it passes a ``then`` that does not run it again."""
+        """``call()``; if it fails with NOGROUP (a server restarted without its data, or a
+        lane's stream deleted: the group is gone), make the group again, once, and run ``then``
+        (``call`` again unless given); what was pending in the lost group went with it. Only a
+        call that wrote nothing before the NOGROUP is run again (the take's script looks for
+        both groups first; ``pending`` only reads): ``renew``'s pipeline without MULTI ran every
+        command, so it passes a ``then`` that does not."""
         from redis.exceptions import ResponseError
 
         try:
@@ -408,8 +405,7 @@ class RedisStreamQueue:
             return cast(list[Any], pipe.execute())
 
         with _unavailable(where, self.name):
-            # every stream's renewal ran (no MULTI), and a group made anew has nothing pending
-            self._regrouped(run, then=list)
+            self._regrouped(run, then=list)  # a group made anew has nothing pending
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """XACK and XDEL the taken messages in one round trip (an unknown ticket: nothing)."""
