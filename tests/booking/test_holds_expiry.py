@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -181,36 +180,6 @@ def test_a_cancel_that_loses_a_race_to_another_cancel_runs_no_expiry(
     assert store.query("SELECT booked FROM inventory WHERE night = ?", (NIGHT,)) == [(1,)]
     assert heard == []
     assert a.expire() == 1 and heard == [-1]  # a valid call expires it
-
-
-def test_a_confirm_that_loses_a_race_to_a_cancel_runs_no_expiry(
-    make_store: Callable[[], BookingStore],
-) -> None:
-    """A confirm retried with the paying key passes its check; then B cancels the booking the
-    key paid for, before A converts. A is refused ("was cancelled") and changes nothing: it
-    ran the expiry that was due before it found the booking cancelled."""
-    store = make_store()
-    store.add_inventory("h1", "double", NIGHT, 1, total=TOTAL + 1, numbered=False)
-    night = Stay("h1", "double", NIGHT, NIGHT + timedelta(days=1))
-    b = Holds(store, ttl=TTL, clock=ManualClock(1_000.0))
-    paid_hold = b.hold(night)
-    paid = b.confirm(paid_hold, "key-1", amount=5)
-    hold_id = b.hold(night)  # its time is up at 1_100
-    raced: list[int] = []
-
-    class RacedByB(Holds):
-        def _convert(self, *args: Any) -> Any:  # B cancels just before A converts (once)
-            if not raced:
-                raced.append(paid.id)
-                b.cancel(paid.id)
-            return super()._convert(*args)
-
-    a = RacedByB(store, ttl=TTL, clock=ManualClock(1_000.0 + TTL + 1))
-    with pytest.raises(BookingError, match=f"booking {paid.id}, which was cancelled"):
-        a.confirm(paid_hold, "key-1", amount=5)
-    assert raced and store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("held",)]
-    assert store.query("SELECT booked FROM inventory WHERE night = ?", (NIGHT,)) == [(1,)]
-    assert a.expire() == 1
 
 
 def test_refused_lookups_run_no_expiry(make_store: Callable[[], BookingStore]) -> None:

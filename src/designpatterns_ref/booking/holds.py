@@ -9,15 +9,15 @@ later on the injected clock. :meth:`Holds.confirm` turns a live hold into a book
 the payment under the client's **idempotency key**, in one transaction: a retried confirm with
 the same key (the client timed out and sent it again) returns the same booking and charges
 nothing more; a different key for an already converted hold is refused. :meth:`Holds.expire`
-gives expired holds' rooms back, and every other call runs it too once its arguments are
-checked: :meth:`~Holds.hold`, :meth:`~Holds.book` and :meth:`~Holds.availability` first, so an
-availability never counts a hold whose time is up; :meth:`~Holds.confirm` and
-:meth:`~Holds.cancel` after their own write (a confirm of a hold whose time is up is refused
-with :class:`SoldOut` by the conversion's own check of the time, and then expires it). So a
-call refused for its arguments runs no expiry (it changes nothing), also when it passed every
-check and then lost a race (another cancel of the booking, another confirm with the key): a
-cancel of a booking that is unknown, another strategy's or cancelled already, and a confirm of
-an unknown hold, with a key used for another payment or with the key of a cancelled booking.
+gives expired holds' rooms back, and every other call (:meth:`~Holds.hold`,
+:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.availability`) runs it first, once
+its arguments are checked: so an availability never counts a hold whose time is up, and a
+confirm of such a hold finds it expired and is refused with :class:`SoldOut`. :meth:`~Holds.cancel`
+runs it after its own update has committed, so a cancel refused because another cancel of the
+same booking got there first, even one that passed every check before, changes nothing. A call
+refused for its arguments runs no expiry (it changes nothing): a cancel of a booking that is
+unknown, another strategy's or cancelled already, and a confirm of an unknown hold, with a key
+used for another payment or with the key of a cancelled booking.
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
 key maps to at most one payment; every confirm with the paying key, including a retry racing the
@@ -131,15 +131,13 @@ class Holds(StrategyBase):
         returns that booking if the payment is this key's. A different key for a converted hold
         gets :class:`SoldOut`; the same key with another hold or amount :class:`BookingError`,
         also when both confirms run at once (the payments' primary key decides, and the
-        refused confirm's hold stays held). A hold whose time is up is refused with
-        :class:`SoldOut` ("expired"), and expired (its rooms given back).
+        refused confirm's hold stays held). A hold whose time is up is expired first (its
+        rooms given back) and its confirm refused with :class:`SoldOut` ("expired").
 
         Once the booking a key paid for is cancelled, a confirm with that key raises
         :class:`BookingError` ("was cancelled"): the payment stands, and the booking is not
         handed back as if it were live. A confirm refused for its arguments (an unknown hold,
-        a key used for another payment, a key whose booking was cancelled) runs no expiry, also
-        when another confirm or a cancel made it so after this one's check: the expiry runs
-        after the conversion, whose own check of the expiry time refuses an expired hold.
+        a key used for another payment, a key whose booking was cancelled) runs no expiry.
         """
         if not isinstance(hold_id, int) or isinstance(hold_id, bool) or not 0 < hold_id < 2**63:
             raise BookingError(f"hold_id={shown(hold_id)} must be a positive int")
@@ -154,8 +152,9 @@ class Holds(StrategyBase):
                 "SELECT 1 FROM holds WHERE id = ?", (hold_id,)
             ):
                 raise BookingError(f"hold_id={hold_id} is unknown")
+        self._expire(now)  # an expired hold is marked so, and refused below as expired
         try:
-            booking = self._convert(hold_id, idempotency_key, amount, now)
+            return self._convert(hold_id, idempotency_key, amount, now)
         except self.store.integrity_errors:
             # payments' primary key: a concurrent confirm of another hold took this key first
             # (ours rolled back, the hold is still held); the payment now in place decides
@@ -163,15 +162,7 @@ class Holds(StrategyBase):
                 done = self._paid(tx, hold_id, idempotency_key, amount)
             if done is None:  # pragma: no cover - the key's payment is committed by now
                 raise
-            booking = done
-        except SoldOut:  # expired, or converted by another payment: a valid call, which expires
-            self._expire(now)
-            raise
-        # after the conversion, whose own check of the expiry time refuses an expired hold: a
-        # confirm refused for its key only now (another call's payment or cancel got there
-        # first since the check above) has run no expiry either
-        self._expire(now)
-        return booking
+            return done
 
     def _convert(self, hold_id: int, idempotency_key: str, amount: int, now: float) -> Booking:
         with self.store.transaction() as tx:
