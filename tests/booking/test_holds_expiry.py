@@ -147,6 +147,41 @@ def test_bad_arguments_run_no_expiry(make_store: Callable[[], BookingStore]) -> 
     assert holds.expire() == 1
 
 
+def test_a_cancel_that_loses_a_race_to_another_cancel_runs_no_expiry(
+    make_store: Callable[[], BookingStore],
+) -> None:
+    """Two servers cancel one booking at the same moment; B's cancel runs whole while A is
+    between its start and its update, and A's clock is already past a hold's expiry (B's is
+    not). A is refused ("already cancelled") and, refused, changes nothing: the hold is still
+    held, its rooms still taken, and A's listeners heard nothing. A's check of the booking once
+    passed before B's cancel, and A ran the expiry before its update found the row cancelled."""
+    store = make_store()
+    store.add_inventory("h1", "double", NIGHT, 1, total=TOTAL, numbered=False)
+    night = Stay("h1", "double", NIGHT, NIGHT + timedelta(days=1))
+    b = Holds(store, ttl=TTL, clock=ManualClock(1_000.0))
+    booking = b.book(night)
+    hold_id = b.hold(night)  # its time is up at 1_100
+
+    raced: list[int] = []
+
+    class RacedByB(Holds):
+        def _now(self) -> float:  # B's whole cancel runs as A reads its clock (once)
+            if not raced:
+                raced.append(booking.id)
+                b.cancel(booking.id)
+            return super()._now()
+
+    a = RacedByB(store, ttl=TTL, clock=ManualClock(1_000.0 + TTL + 1))
+    heard: list[int] = []
+    a.listeners.append(lambda hotel, room_type, nights, delta: heard.append(delta))
+    with pytest.raises(BookingError, match=f"booking_id={booking.id} is already cancelled"):
+        a.cancel(booking.id)
+    assert store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("held",)]
+    assert store.query("SELECT booked FROM inventory WHERE night = ?", (NIGHT,)) == [(1,)]
+    assert heard == []
+    assert a.expire() == 1 and heard == [-1]  # a valid call expires it
+
+
 def test_refused_lookups_run_no_expiry(make_store: Callable[[], BookingStore]) -> None:
     """A cancel or confirm refused for the booking, hold or key it names changes nothing either:
     an unknown booking, another strategy's, one cancelled already, an unknown hold, a key used

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from designpatterns_ref.collab import Version
-from designpatterns_ref.collab.ids import _add, _union
+from designpatterns_ref.collab.ids import _add, _first_gap, _union
 
 
 def _reference_add(bounds: list[int], start: int, end: int) -> None:
@@ -48,6 +48,19 @@ def test_add_keeps_the_ranges_the_full_merge_keeps(ranges: list[tuple[int, int]]
         assert fast == slow
         assert _covered(fast) == seen
         assert all(a < b for a, b in itertools.pairwise(fast))  # strictly increasing
+
+
+@given(RANGES, st.integers(0, 60), st.integers(0, 30))
+def test_first_gap_is_the_first_id_not_covered(
+    ranges: list[tuple[int, int]], start: int, length: int
+) -> None:
+    """Oracle: the ids themselves, one at a time."""
+    bounds: list[int] = []
+    for s, e in ranges:
+        _add(bounds, s, e)
+    seen = _covered(bounds)
+    missing = [x for x in range(start, start + length) if x not in seen]
+    assert _first_gap(bounds, start, start + length) == (missing[0] if missing else None)
 
 
 @given(RANGES, RANGES)

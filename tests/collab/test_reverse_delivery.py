@@ -14,6 +14,7 @@ import pytest
 
 from designpatterns_ref.collab import RULES, CRDTError, Insert, SequenceReplica
 from designpatterns_ref.collab import batch as batch_module
+from tests.collab.batch_reference import check_batch_whole
 from tests.collab.test_reused_ids import RULE_IDS
 
 
@@ -79,3 +80,39 @@ def test_local_edits_take_no_id_a_waiting_operation_refers_to(rule: str) -> None
     assert "oldb" in doc.text() and not doc._pending
     with pytest.raises(CRDTError, match="next_seq=2 must be an int >= 6"):
         doc.set_agent("me", 2)
+
+
+@pytest.mark.parametrize("whose", ["target", "own ids"])
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_a_waiting_delete_is_tried_again_in_logarithmic_time(
+    rule: str, whose: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete of ``n`` characters comes after every other one of them (and, for "own ids",
+    after every other of its own ids, as single deletes); the rest come one at a time, in
+    order. Each waking tries the delete again: finding its first missing target and whether
+    its own ids are all known is a binary search, not a list of every gap (quadratic). The
+    verdict of each call is the whole check's (``batch_reference``)."""
+    from designpatterns_ref.collab import Delete, integration, sequence
+
+    n = 400
+    listed = Counter[str]()
+    for module in (integration, sequence):
+        gaps = module._gaps
+
+        def counted(bounds: Any, s: int, e: int, gaps: Any = gaps) -> Any:
+            out = gaps(bounds, s, e)
+            listed["gaps"] += 1 + len(out)
+            return out
+
+        monkeypatch.setattr(module, "_gaps", counted)
+    chars = [Insert("a", k, k, "x", None, None) for k in range(n)]
+    doc = RULES[rule]("reader")
+    doc.apply_ops(chars[1::2])
+    if whose == "own ids":
+        doc.apply_ops([Delete("b", k, n + k, ("a", k), 1, False) for k in range(1, n, 2)])
+    delivery = [[Delete("b", 0, n, ("a", 0), n, False)], *([op] for op in chars[0::2])]
+    for batch in delivery:
+        check_batch_whole(doc, batch)  # the reference accepts each call
+        doc.apply_ops(batch)
+    assert doc.text() == "" and not doc._pending
+    assert listed["gaps"] <= 3 * n, listed

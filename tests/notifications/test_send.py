@@ -170,3 +170,57 @@ def test_redis_dedup_claim_lease_and_the_phone(redis_url: str) -> None:
     out.put(message(1))
     sender.send_batch()
     assert [r.status for r in receipts] == ["delivered", "duplicate"] and phone == {"tok-1": 1}
+
+
+class Scripted:
+    """A provider answering each call from ``script`` (then ``"ok"``): a word is the answer,
+    ``"raise"`` an exception that is not a NotificationError (a client's connection error)."""
+
+    def __init__(self, script: list[str], raises: bool) -> None:
+        self.script, self.raises, self.phone = list(script), raises, Counter[str]()
+
+    def attempt(self, token: str, body: str) -> str:
+        answer = self.script.pop(0) if self.script else "ok"
+        if answer == "raise":
+            if self.raises:
+                raise ConnectionError("reset by peer")
+            answer = "transient"
+        if answer == "ok":
+            self.phone[token] += 1
+        return answer
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    script=st.lists(st.sampled_from(["ok", "transient", "throttled", "raise"]), max_size=30),
+    n=st.integers(1, 6),
+    take=st.integers(1, 8),
+    max_attempts=st.integers(1, 4),
+)
+def test_a_provider_that_raises_is_a_transient_answer(
+    script: list[str], n: int, take: int, max_attempts: int
+) -> None:
+    """Oracle: the same run with each raise replaced by a ``"transient"`` answer. The fates, the
+    attempts, the phone and the dead letters agree (a dead letter's ``why`` says
+    ``"provider-error"`` where the oracle's says ``"transient"``), and
+    ``send_batch`` never raises."""
+    runs = []
+    for raises in (True, False):
+        clock = ManualClock()
+        provider = Scripted(script, raises)
+        out, dead, receipts = MemoryQueue(), MemoryQueue(), []
+        sender = Sender({"apns": provider}, DedupWindow(clock=clock), out, dead, clock=clock,
+                        record=receipts.append, max_attempts=max_attempts, seed=3)  # fmt: skip
+        out.put_many([message(i) for i in range(n)])
+        for _ in range(200):
+            if not sender.send_batch(take):
+                due = out.next_due()
+                if due is None:
+                    break
+                clock.set(max(clock(), due))
+        why = {"provider-error": "transient"}  # the one difference: a raise is named as such
+        letters = [(m["key"], m["a"], why.get(m["why"], m["why"])) for _, m in dead.take(99, 0)]
+        runs.append(([(r.key, r.status, r.attempts, r.at) for r in receipts], provider.phone,
+                     letters, len(out)))  # fmt: skip
+    assert runs[0] == runs[1]
+    assert runs[0][3] == 0  # every message reached its fate

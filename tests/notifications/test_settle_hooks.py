@@ -6,9 +6,9 @@ go out. A queue written to the protocol before ``renew`` (put, take, ack, ack_se
 still a queue: the sender and the pipeline take it, and a long take renews only the claims. A
 refused ``send_batch`` (a bad ``n``) leaves a take left unsettled by an outage as it was. A late
 ``renew`` (its hold ran out and another taker took the take over) never takes work back. A
-provider that raises (a timeout) ends the take with what was decided settled and the rest back
-in the queue at once. An unsettled take still unpacks as ``tickets, confirmed, released,
-receipts``.
+provider that keeps raising (a connection error) fails that message only, as a transient answer
+would: retried, counted, dead-lettered, logged; the take goes on. An unsettled take still
+unpacks as ``tickets, confirmed, released, receipts``.
 """
 
 from __future__ import annotations
@@ -206,9 +206,12 @@ def test_a_late_redis_renew_leaves_another_consumers_entries_as_they_are(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_provider_that_raises_keeps_what_the_take_decided(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+def test_a_provider_that_keeps_raising_never_stops_the_take(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A provider call that raises (a client's connection error, a bug) is a transient failure
+    of that message: retried with backoff, counted, dead-lettered after ``max_attempts``, and
+    logged with its traceback; the take goes on and ``send_batch`` never raises it."""
     out, dead = _queues(backend, tmp_path, request)
     dedup: Any = DedupWindow(clock=time.time, lease=30.0)
     if backend == "redis":
@@ -216,29 +219,36 @@ def test_a_provider_that_raises_keeps_what_the_take_decided(
 
         dedup = RedisDedup(out.r, f"d-{uuid.uuid4().hex[:8]}", lease=30.0)
     phone: Counter[str] = Counter()
-    failed: list[str] = []
 
-    class Flaky(SimulatedProvider):
+    class Broken(SimulatedProvider):
         def attempt(self, token: str, body: str) -> str:
-            if token == "t2" and not failed:  # an HTTP timeout, once
-                failed.append(token)
-                raise TimeoutError("the provider timed out")
+            if token == "t2":  # a client that always fails on this device
+                raise ConnectionError("the provider's socket is gone")
             return super().attempt(token, body)
 
     receipts: list[Any] = []
-    provider = Flaky("fcm", phone=lambda tok, body: phone.update([body]))
-    sender = Sender({"fcm": provider}, dedup, out, dead, clock=time.time,
-                    record=receipts.append)  # fmt: skip
+    provider = Broken("fcm", phone=lambda tok, body: phone.update([body]))
+    sender = Sender({"fcm": provider}, dedup, out, dead, clock=time.time, record=receipts.append,
+                    max_attempts=3, base=0.01, cap=0.01)  # fmt: skip
     for i in range(1, 4):
         out.put(message(i))
-    with pytest.raises(TimeoutError):
-        sender.send_batch(10)
-    assert sender.unsettled is None and phone == {"m1": 1}  # m1 settled, m2 and m3 back
-    assert [(r.key, r.status) for r in receipts] == [("k1", "delivered")]
-    assert sender.send_batch(10) == 2  # at once: their claims were released, not left to run out
-    assert phone == {"m1": 1, "m2": 1, "m3": 1} and len(out) == 0
+    with caplog.at_level(logging.ERROR, logger="designpatterns_ref.notifications"):
+        assert sender.send_batch(10) == 3  # m2 fails; m1 and m3 go out in the same take
+        deadline = time.monotonic() + 10
+        while len(receipts) < 5 and time.monotonic() < deadline:
+            sender.send_batch(10)
+            time.sleep(0.005)
+    assert sender.unsettled is None and len(out) == 0
+    assert phone == {"m1": 1, "m3": 1}
     assert sorted((r.key, r.status, r.attempts) for r in receipts) == [
-        ("k1", "delivered", 1), ("k2", "delivered", 1), ("k3", "delivered", 1)]  # fmt: skip
+        ("k1", "delivered", 1), ("k2", "dead-letter", 3), ("k2", "retry", 1), ("k2", "retry", 2),
+        ("k3", "delivered", 1)]  # fmt: skip
+    [(_, letter)] = dead.take(10, time.time())
+    assert (letter["key"], letter["a"], letter["why"]) == ("k2", 3, "provider-error")
+    failures = [r for r in caplog.records if "k2|t2" in r.getMessage()]
+    assert len(failures) == 3 and all(r.exc_info for r in failures)
+    assert all(isinstance(r.exc_info[1], ConnectionError) for r in failures if r.exc_info)
+    assert dedup.claim_many(["k2|t2"]) == ["claimed"]  # its claims were released each time
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -109,14 +109,19 @@ class StrategyBase:
         """
         with self.store.transaction() as tx:
             stay = self._load(tx, booking_id)
-            tx(
-                "UPDATE bookings SET status = 'cancelled' WHERE id = ? AND status = 'booked'",
-                (booking_id,),
-            )
-            if tx.rowcount != 1:  # a concurrent cancel committed after our read
-                raise BookingError(f"booking_id={booking_id} is already cancelled")
+            self._set_cancelled(tx, booking_id)
             self._release(tx, booking_id, stay)
         self._notify(stay, -stay.rooms)
+
+    def _set_cancelled(self, tx: Tx, booking_id: int) -> None:
+        """Mark the booking cancelled, or raise :class:`BookingError` if a concurrent cancel
+        committed after our read (the caller's transaction then rolls back)."""
+        tx(
+            "UPDATE bookings SET status = 'cancelled' WHERE id = ? AND status = 'booked'",
+            (booking_id,),
+        )
+        if tx.rowcount != 1:
+            raise BookingError(f"booking_id={booking_id} is already cancelled")
 
     def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
         add_booked(tx, {(stay.hotel, stay.room_type, night): -stay.rooms for night in stay.nights})

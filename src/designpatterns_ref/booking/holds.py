@@ -10,13 +10,14 @@ the payment under the client's **idempotency key**, in one transaction: a retrie
 the same key (the client timed out and sent it again) returns the same booking and charges
 nothing more; a different key for an already converted hold is refused. :meth:`Holds.expire`
 gives expired holds' rooms back, and every other call (:meth:`~Holds.hold`,
-:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.cancel`,
-:meth:`~Holds.availability`) runs it first, once its arguments are checked: so an availability
-never counts a hold whose time is up, and a confirm of such a hold finds it expired and is
-refused with :class:`SoldOut`. A call refused for its arguments runs no expiry (it changes
-nothing): a cancel of a booking that is unknown, another strategy's or cancelled already, and a
-confirm of an unknown hold, with a key used for another payment or with the key of a cancelled
-booking.
+:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.availability`) runs it first, once
+its arguments are checked: so an availability never counts a hold whose time is up, and a
+confirm of such a hold finds it expired and is refused with :class:`SoldOut`. :meth:`~Holds.cancel`
+runs it in its own transaction, after its update, so a cancel refused because another cancel of
+the same booking got there first, even one that passed every check before, changes nothing. A call
+refused for its arguments runs no expiry (it changes nothing): a cancel of a booking that is
+unknown, another strategy's or cancelled already, and a confirm of an unknown hold, with a key
+used for another payment or with the key of a cancelled booking.
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
 key maps to at most one payment; every confirm with the paying key, including a retry racing the
@@ -224,39 +225,55 @@ class Holds(StrategyBase):
         return self._expire(self._now())
 
     def _expire(self, now: float) -> int:
-        """Mark the holds whose time is up expired (in id order), then give their rooms back
-        summed per night, night by night in order (:func:`add_booked`): taking the nights hold
-        by hold deadlocked with a booking that had locked an earlier night of a later hold."""
-        released = []
+        """Mark the holds whose time is up expired and give their rooms back, in one
+        transaction (:meth:`_expire_in`); then tell the listeners."""
         with self.store.transaction() as tx:
-            rows = tx("SELECT id, hotel, room_type, check_in, check_out, rooms, guest FROM holds "
-                      "WHERE status = 'held' AND expires_at <= ? ORDER BY id", (now,))  # fmt: skip
             back: Counter[tuple[str, str, date]] = Counter()
-            for hold_id, *fields in rows:
-                tx(
-                    "UPDATE holds SET status = 'expired' WHERE id = ? AND status = 'held'",
-                    (hold_id,),
-                )
-                if tx.rowcount == 1:
-                    stay = self._stay_of(tuple(fields))
-                    for night in stay.nights:
-                        back[stay.hotel, stay.room_type, night] -= stay.rooms
-                    released.append(stay)
+            released = self._expire_in(tx, now, back)
             add_booked(tx, back)
         for stay in released:
             self._notify(stay, -stay.rooms)
         return len(released)
 
-    def cancel(self, booking_id: int) -> None:
-        """Give back expired holds' rooms, then cancel the booking (its rooms come back once).
+    def _expire_in(self, tx: Tx, now: float, back: Counter[tuple[str, str, date]]) -> list[Stay]:
+        """Mark the holds whose time is up expired (in id order) and add the rooms they give
+        back to ``back``, summed per night, for one :func:`add_booked`, night by night in order:
+        taking the nights hold by hold deadlocked with a booking that had locked an earlier
+        night of a later hold. The stays released."""
+        released = []
+        rows = tx("SELECT id, hotel, room_type, check_in, check_out, rooms, guest FROM holds "
+                  "WHERE status = 'held' AND expires_at <= ? ORDER BY id", (now,))  # fmt: skip
+        for hold_id, *fields in rows:
+            tx("UPDATE holds SET status = 'expired' WHERE id = ? AND status = 'held'", (hold_id,))
+            if tx.rowcount == 1:
+                stay = self._stay_of(tuple(fields))
+                for night in stay.nights:
+                    back[stay.hotel, stay.room_type, night] -= stay.rooms
+                released.append(stay)
+        return released
 
-        A cancel refused for its booking (unknown, made by another strategy, or cancelled
-        already) is refused before the expiry, and changes nothing."""
+    def cancel(self, booking_id: int) -> None:
+        """Cancel the booking and give back expired holds' rooms, in one transaction.
+
+        The booking's status changes first (``WHERE status = 'booked'``), then the holds whose
+        time is up are marked expired, and the rooms of both come back in one pass over the
+        nights in order (:func:`add_booked`). A cancel refused for its booking (unknown, made by
+        another strategy, or cancelled already, also by another cancel of it at the same moment
+        that got there after this one's read) rolls the transaction back: it changes nothing,
+        the expiry included, and a crash midway leaves nothing of either."""
         booking_id = self._check_id(booking_id)
-        with self.store.transaction(write=False) as tx:
-            self._load(tx, booking_id)
-        self._expire(self._now())
-        super().cancel(booking_id)
+        now = self._now()
+        with self.store.transaction() as tx:
+            stay = self._load(tx, booking_id)
+            self._set_cancelled(tx, booking_id)
+            back: Counter[tuple[str, str, date]] = Counter()
+            released = self._expire_in(tx, now, back)
+            for night in stay.nights:
+                back[stay.hotel, stay.room_type, night] -= stay.rooms
+            add_booked(tx, back)
+        for expired in released:
+            self._notify(expired, -expired.rooms)
+        self._notify(stay, -stay.rooms)
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
         """Rooms free on every night, once the holds whose time is up have given theirs back."""

@@ -7,7 +7,9 @@ operations in the order they came and indexes them three ways: by the ids they c
 agent and kind), by the ids they refer to (per agent), and by the id each waits for. The
 batch check (:mod:`~designpatterns_ref.collab.batch`) then checks a new batch against the
 waiting operations with binary searches instead of checking them all again, and the replica
-tries a waiting operation again only when the id it waits for has come. Each claim and
+tries a waiting operation again only when the id it waits for has come (and a waiting delete
+tried again finds the next id it waits for by one binary search of the replica's sorted ranges,
+:func:`~designpatterns_ref.collab.ids._first_gap`, not by listing every gap). Each claim and
 reference index is a :class:`_Cover`: a multiset of id ranges kept as flat sorted lists of
 stretch starts, with how many ranges cover each stretch and one operation that does.
 

@@ -55,6 +55,19 @@ def _gaps(bounds: list[int] | tuple[int, ...], start: int, end: int) -> list[tup
     return out
 
 
+def _first_gap(bounds: list[int] | tuple[int, ...], start: int, end: int) -> int | None:
+    """The first id of ``[start, end)`` not covered by ``bounds`` (None: all of it is): what
+    ``_gaps(bounds, start, end)[0][0]`` is, by one binary search instead of listing every gap
+    (ranges that touch are kept as one, so the end of the range holding ``start`` is not
+    covered)."""
+    if start >= end:
+        return None
+    i = bisect_right(bounds, start)
+    if i % 2 == 0:  # start is not inside a covered range
+        return start
+    return bounds[i] if bounds[i] < end else None
+
+
 def _add(bounds: list[int], start: int, end: int) -> None:
     """Mark ``[start, end)`` covered: the ranges it overlaps or touches become one, spliced
     in place of them. Only the boundaries next to the new range are looked at (two binary

@@ -33,7 +33,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import ClassVar
 
-from designpatterns_ref.collab.ids import Id, _add, _covers, _gaps
+from designpatterns_ref.collab.ids import Id, _add, _covers, _first_gap, _gaps
 from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
 from designpatterns_ref.collab.ops import Insert, Op
 
@@ -256,11 +256,11 @@ class Integrator(ItemList):
         is_insert = type(op) is Insert
         n = len(op.text) if is_insert else op.length  # type: ignore[union-attr]
         if not known or seq >= known[-1]:  # the usual case: all of it is new
-            gaps = [(seq, seq + n)]
-        else:
-            gaps = _gaps(known, seq, seq + n)
-            if not gaps:
-                return True  # a duplicate
+            known, gaps = [], [(seq, seq + n)]
+        elif _first_gap(known, seq, seq + n) is None:
+            return True  # a duplicate
+        else:  # a delete lists its gaps once its target is known: a retry costs O(log r)
+            gaps = _gaps(known, seq, seq + n) if is_insert else []
         if is_insert:
             right = op.right  # type: ignore[union-attr]
             if right is not None and not _covers(known_map.get(right[0], ()), right[1]):
@@ -287,6 +287,8 @@ class Integrator(ItemList):
             if not (i & 1 and tbounds[i] >= tseq + length):
                 return False
             self._delete_ids(tagent, tseq, length)
+            if not gaps:
+                gaps = _gaps(known, seq, seq + n)
             mine = known_map.get(agent)
             if mine is None:
                 mine = known_map[agent] = []

@@ -50,6 +50,7 @@ from designpatterns_ref.collab.ids import (
     _add,
     _check_version,
     _covers,
+    _first_gap,
     _gaps,
     check_id,
 )
@@ -424,7 +425,9 @@ class SequenceReplica(Integrator):
             return op.left
         assert type(op) is Delete
         tagent, tseq = op.target
-        return (tagent, _gaps(known.get(tagent, ()), tseq, tseq + op.length)[0][0])
+        first = _first_gap(known.get(tagent, ()), tseq, tseq + op.length)
+        assert first is not None  # a delete waits only while part of its target is missing
+        return (tagent, first)
 
     def _skip_own_ids(self) -> None:
         """Move the next local sequence number past every id of this replica's own agent that

@@ -87,11 +87,11 @@ take's size of pending entries), so one take never scans a long pending list at 
 # ARGV: now, n. Moves the first n due entries (by due time, ties by member: lane name, then put
 # number) to the end of their stream. A key of the wrong type is refused before any write (Redis
 # keeps a failing script's earlier writes).
-_PROMOTE = (
-    _TYPES
-    + """
+_CHECK = """
 local e = wrong_type(1, 'zset', 1) or wrong_type(2, 'stream', 3) or wrong_type(4, 'hash')
 if e then return e end
+"""
+_MOVE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
   local lane, body = string.match(m, '^(%a+)\\n[^\\n]*\\n(.*)$')
@@ -101,7 +101,7 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 """
-)
+_PROMOTE = _TYPES + _CHECK + _MOVE
 
 _MOVE_DUE = _PROMOTE + "return #due\n"
 
@@ -144,7 +144,18 @@ return renewed
 """
 
 _TAKE = (
-    _PROMOTE
+    _TYPES
+    + _CHECK
+    + """
+-- Each lane's group must be there before the first write: a NOGROUP midway would leave the
+-- writes before it done (an XAUTOCLAIM that took entries over, their cursor moved past them)
+-- and lost with the aborted reply, and the caller's retry would not serve those entries.
+for lane = 2, 3 do
+  local p = redis.pcall('XPENDING', KEYS[lane], ARGV[3])
+  if type(p) == 'table' and p.err then return p end
+end
+"""
+    + _MOVE
     + """
 local n, got, out = tonumber(ARGV[2]), 0, {}
 local function keep(lane, entries)
@@ -237,10 +248,13 @@ class RedisStreamQueue:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
-    def _regrouped(self, call: Callable[[], _T]) -> _T:
-        """``call()``; if it fails with NOGROUP (a server restarted without its data, or
-        flushed: the group is gone), make the group again, once, and run ``call`` again.
-        Whatever was pending in the lost group went with the data; new work flows again."""
+    def _regrouped(self, call: Callable[[], _T], *, then: Callable[[], _T] | None = None) -> _T:
+        """``call()``; if it fails with NOGROUP (a server restarted without its data, or a
+        lane's stream deleted: the group is gone), make the group again, once, and run ``then``
+        (``call`` again unless given); what was pending in the lost group went with it. Only a
+        call that wrote nothing before the NOGROUP is run again (the take's script looks for
+        both groups first; ``pending`` only reads): ``renew``'s pipeline without MULTI ran every
+        command, so it passes a ``then`` that does not."""
         from redis.exceptions import ResponseError
 
         try:
@@ -249,7 +263,7 @@ class RedisStreamQueue:
             if "NOGROUP" not in str(exc):
                 raise
         self._make_group()
-        return call()
+        return (call if then is None else then)()
 
     @staticmethod
     def streams(name: str) -> tuple[str, str]:
@@ -391,7 +405,7 @@ class RedisStreamQueue:
             return cast(list[Any], pipe.execute())
 
         with _unavailable(where, self.name):
-            self._regrouped(run)
+            self._regrouped(run, then=list)  # a group made anew has nothing pending
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """XACK and XDEL the taken messages in one round trip (an unknown ticket: nothing)."""

@@ -7,7 +7,8 @@ fate: delivered (the dedup window granted a claim on the id, then the provider s
 duplicate (the window had the id as delivered: an at-least-once queue served the message again,
 and the provider is not called); expired (past its TTL); collapsed (a
 newer message with the same collapse key is queued for the device); invalid-token (the device
-is removed, never retried); retry (transient error or throttled: back in the queue after
+is removed, never retried); retry (transient error or throttled, or a provider call that raised
+something other than :class:`~.base.NotificationError`: back in the queue after
 ``min(cap, base * 2**attempt)`` seconds times a uniform draw in [0.5, 1), the "equal jitter" that
 spreads a burst of retries without starving any); dead-letter (too many attempts, too large, a
 message the provider refuses as malformed (:class:`~.base.NotificationError`: a body that is not
@@ -49,10 +50,14 @@ run out) before this one settles it, and it finds the claims run out and sends t
 which trying again would not mend) is logged with its traceback on the
 ``designpatterns_ref.notifications`` logger and that token is left as it is: the take goes on, so
 one token the hook cannot handle never stops the sends. A dedup window that fails mid-take (the
-claims, or their renewal), or a provider call that raises anything but
-:class:`~.base.NotificationError` (a timeout, a connection error), ends the take there and raises:
-the messages not reached yet go back to the queue unchanged, due now (their claims released), and
-the part done is settled as above.
+claims, or their renewal) ends the take there and raises: the messages not reached yet go back to
+the queue unchanged, due now (their claims released), and the part done is settled as above.
+A provider call that raises anything but :class:`~.base.NotificationError` (a timeout, a
+connection error, a bug in the provider's client) is not the store down: it is that message's
+failed attempt, answered as ``"transient"`` would be (its claim released, retried with backoff,
+counted, a dead letter with ``why="provider-error"`` after ``max_attempts``), and it is logged with
+its traceback on the same logger; the take goes on, so one broken provider never stops the sends
+of the others, nor the loop around :meth:`Sender.send_batch`.
 
 A take may take longer to send than the claims' lease, or than the queue holds a taken item
 for its taker (a Redis queue's ``claim_idle``, a SQLite queue's ``lease``). The sender looks at
@@ -244,10 +249,10 @@ class Sender:
 
         The loop only decides; every write its fates need (a re-queued copy, a dead letter,
         ``on_invalid``) waits in the :class:`Settlement` for :meth:`_settle`. A window that
-        fails (the claims, or their renewal), or a provider that raises anything but
-        :class:`~.base.NotificationError`, ends the take there: the messages not reached yet
-        (the one the provider failed on too) go back to the queue as they were, and the part
-        already done is settled; then the error is raised."""
+        fails (the claims, or their renewal) ends the take there: the messages not reached yet
+        go back to the queue as they were, and the part already done is settled; then the error
+        is raised. A provider that raises anything but :class:`~.base.NotificationError` fails
+        that message only (logged, then answered as ``"provider-error"``: a transient failure)."""
         providers = self.providers
         latest = self._newest(msgs)
         early: list[str | None] = []  # the fates decided without the dedup window
@@ -296,9 +301,13 @@ class Sender:
                         answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
                     except NotificationError:  # a message no provider could ever be sent
                         answer = "malformed"  # (a body not valid UTF-8): a dead letter
-                    except Exception:  # any other failure (a timeout): end the take here
-                        self._stop(s, msgs[i:], live[k - 1 :])
-                        raise
+                    except Exception:  # any other failure (a timeout, a client's bug)
+                        log.exception(
+                            "provider %r failed on %r; retried as a transient failure",
+                            m["ch"],
+                            m["id"],
+                        )
+                        answer = "provider-error"  # retried with backoff, counted
                     if answer == "ok":
                         s.confirmed.append(m["id"])
                         sent.add(m["id"])
@@ -312,7 +321,7 @@ class Sender:
         self._settle(s)
 
     def _stop(self, s: Settlement, rest: list[dict[str, Any]], unsent: list[str]) -> None:
-        """End a take whose dedup window or provider failed: ``rest`` (the messages not
+        """End a take whose dedup window failed: ``rest`` (the messages not
         reached) goes back to the queue unchanged, due now, the claims of ``unsent`` are
         released, and the take is settled (:meth:`_settle`: kept for the next take if the store
         is still down)."""
