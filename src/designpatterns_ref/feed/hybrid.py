@@ -71,6 +71,7 @@ from operator import attrgetter
 from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
+    MAX_ID,
     MAX_LIMIT,
     FeedError,
     FeedStore,
@@ -106,9 +107,9 @@ class HybridFanout(FanoutOnWrite):
         clock: Clock | None = None,
     ) -> None:
         if isinstance(threshold, bool) or not isinstance(threshold, int):
-            raise FeedTypeError(f"threshold={shown(threshold)} must be an int of at least 1")
-        if threshold < 1:
-            raise FeedError(f"threshold={shown(threshold)} must be an int of at least 1")
+            raise FeedTypeError(f"threshold={shown(threshold)} must be an int from 1 to 2**63 - 1")
+        if not 1 <= threshold < MAX_ID:  # a follower count: a store keeps it in 64 bits
+            raise FeedError(f"threshold={shown(threshold)} must be an int from 1 to 2**63 - 1")
         if inactive_after is not None and (
             isinstance(inactive_after, bool) or not isinstance(inactive_after, int | float)
         ):
