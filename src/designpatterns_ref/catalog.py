@@ -530,7 +530,18 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "boundaries",
         _mods(
             "boundaries",
-            ["scan", "graph", "cache", "config", "rules", "todo", "report", "run", "verdict"],
+            [
+                "discovery",
+                "scan",
+                "graph",
+                "cache",
+                "config",
+                "rules",
+                "todo",
+                "report",
+                "run",
+                "verdict",
+            ],
         ),
         status="implemented",
         sources=(

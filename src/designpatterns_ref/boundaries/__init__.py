@@ -50,11 +50,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Layers,
         load_config,
     )
+    from designpatterns_ref.boundaries.discovery import discover
     from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
     from designpatterns_ref.boundaries.report import FORMATS, render
     from designpatterns_ref.boundaries.rules import bind, find_violations, shortest_cycle
     from designpatterns_ref.boundaries.run import build, check, record, shrink_todo
-    from designpatterns_ref.boundaries.scan import discover, extract
+    from designpatterns_ref.boundaries.scan import extract
     from designpatterns_ref.boundaries.todo import read_todo, split, write_todo
 
 #: Where each public name lives (its module in this package).
@@ -78,7 +79,7 @@ _WHERE = {
     "build": "run",
     "build_graph": "graph",
     "check": "run",
-    "discover": "scan",
+    "discover": "discovery",
     "extract": "scan",
     "find_violations": "rules",
     "load_config": "config",

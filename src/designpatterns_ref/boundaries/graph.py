@@ -2,9 +2,10 @@
 
 Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
 
-:func:`build_graph` discovers the modules (:func:`~designpatterns_ref.boundaries.scan.discover`),
-reads each file's raw imports (:func:`~designpatterns_ref.boundaries.scan.extract`, or the
-cache when the file's content is unchanged) and resolves them against the set of modules found:
+:func:`build_graph` discovers the modules
+(:func:`~designpatterns_ref.boundaries.discovery.discover`), reads each file's raw imports
+(:func:`~designpatterns_ref.boundaries.scan.extract`, or the cache when the file's content is
+unchanged) and resolves them against the set of modules found:
 
 - ``import a.b.c`` is an import of ``a.b.c``;
 - ``from .x import y`` is resolved against the importer's package; ``y`` is a module when
@@ -44,7 +45,8 @@ from designpatterns_ref.boundaries.base import (
     check_path,
 )
 from designpatterns_ref.boundaries.cache import FileCache, read_all
-from designpatterns_ref.boundaries.scan import Raw, discover, is_sourceless
+from designpatterns_ref.boundaries.discovery import discover, is_sourceless
+from designpatterns_ref.boundaries.scan import Raw
 from designpatterns_ref.errors import shown
 
 __all__ = ["ImportGraph", "build_graph"]
