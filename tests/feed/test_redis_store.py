@@ -216,32 +216,35 @@ def test_clearing_a_store_leaves_a_store_nested_under_its_prefix(
     try:
         client.flushall()
         names = {"outer": outer, "inner": outer + tail}
-        try:
-            feeds = {
-                side: FanoutOnWrite(RedisStore(client, prefix=prefix), clock=lambda: 1.0)
-                for side, prefix in names.items()
-            }
-        except FeedError as exc:
-            assert "could be another store's" in str(exc)
-            return
+        feeds: dict[str, FanoutOnWrite] = {}
         owned: dict[str, set[str]] = {}
+        for side, prefix in names.items():
+            before = set(client.scan_iter())
+            try:  # a feed claims its store as it is made: that key is the store's too
+                feeds[side] = FanoutOnWrite(RedisStore(client, prefix=prefix), clock=lambda: 1.0)
+            except FeedError as exc:
+                assert "could be another store's" in str(exc)
+                return
+            owned[side] = set(client.scan_iter()) - before
         for side, feed in feeds.items():
             before = set(client.scan_iter())
             feed.add_users(["ada", "bob"])
             feed.follow("bob", "ada")
             feed.post("ada", key="k")
-            owned[side] = set(client.scan_iter()) - before
+            owned[side] |= set(client.scan_iter()) - before
         assert [feed.entries_stored() for feed in feeds.values()] == [1, 1]
         for first, second in (("outer", "inner"), ("inner", "outer")):
             assert feeds[first].store.clear() == len(owned[first])
             assert set(client.scan_iter()) == owned[second]
             assert feeds[second].has_user("ada") and not feeds[first].has_user("ada")
             assert [p.body for p in feeds[second].timeline("bob")] == [""]
-            for side, feed in feeds.items():  # put the cleared store back for the other order
-                if side == first:
-                    feed.add_users(["ada", "bob"])
-                    feed.follow("bob", "ada")
-                    feed.post("ada", key="k")
+            # put the cleared store back for the other order (its claim went with the rest)
+            feed = feeds[first] = FanoutOnWrite(
+                RedisStore(client, prefix=names[first]), clock=lambda: 1.0
+            )
+            feed.add_users(["ada", "bob"])
+            feed.follow("bob", "ada")
+            feed.post("ada", key="k")
             assert set(client.scan_iter()) == owned["outer"] | owned["inner"]
     finally:
         client.close()
