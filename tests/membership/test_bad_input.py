@@ -153,3 +153,43 @@ def test_rules_that_disagree_about_an_organisation_are_refused() -> None:
     with pytest.raises(MembershipError, match=r"rules\['motor-club'\] is the rule set of 'north"):
         Verifier(d, {"motor-club": old})
     assert Verifier(d, rules).organisations == tuple(sorted(rules))
+
+
+class _LoudName(str):
+    """A fact name whose ``str()`` raises (or, another time, could say something else)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("str() called on a fact name")
+
+
+@pytest.mark.parametrize(
+    "key", [10**5000, _LoudName("no-such-fact"), object()], ids=["huge-int", "loud-str", "object"]
+)
+def test_a_fact_name_is_checked_before_anything_turns_it_into_text(key: Any) -> None:
+    """``str(10**5000)`` raises ValueError (Python's integer-to-text digit limit): it used to
+    escape every call that takes facts, before the name was checked."""
+    from designpatterns_ref.membership import evaluate
+    from designpatterns_ref.membership.base import check_facts
+
+    d, rules = sample_directory()
+    v = Verifier(d, rules)
+    before = _state(d, v)
+    rule = Rule("months", ">=", 12, "too new")
+    for call in (
+        lambda: check_facts({key: 1}),
+        lambda: d.join("m0009", "motor-club", {key: 1}),
+        lambda: d.update("m0001", "motor-club", {key: 1}),
+        lambda: evaluate(rules["motor-club"], "legal-advice", {key: 1}),
+        lambda: rule.holds({key: 1}),
+        lambda: rule.why_not({key: 1}),
+    ):
+        with pytest.raises(MembershipError, match="fact name"):
+            call()
+    assert _state(d, v) == before
+
+
+def test_a_str_subclass_fact_name_is_stored_as_plain_text() -> None:
+    from designpatterns_ref.membership.base import check_facts
+
+    clean = check_facts({_LoudName("months"): 12})
+    assert clean == {"months": 12} and all(type(k) is str for k in clean)

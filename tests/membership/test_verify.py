@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.membership import Directory, Verifier, default_rules, sample_directory
+from designpatterns_ref.membership import (
+    Decision,
+    Directory,
+    MembershipError,
+    Verifier,
+    default_rules,
+    sample_directory,
+)
 from designpatterns_ref.membership.data import ORGANISATIONS
 
 MEMBERS = ["m1", "m2", "m3"]
@@ -163,3 +170,140 @@ def test_a_small_cache_stays_exact_and_its_index_matches_it(size: int, ops: list
         indexed = {(m, o, b) for (m, o), bs in cached._index.items() for b in bs}
         assert indexed == set(cached._cache) and all(cached._index.values())
         assert len(cached) <= size
+
+
+class _WriterInTheGap(Directory):
+    """A directory whose next read runs ``gap`` just after the reader has the record: where a
+    thread switch can let a writer in on another thread."""
+
+    gap: Any = None
+
+    def _facts_view(self, member: str, organisation: str) -> Any:
+        record = super()._facts_view(member, organisation)
+        seen = None if record is None else dict(record)  # what the reader goes on to use
+        if self.gap is not None:
+            gap, self.gap = self.gap, None
+            gap()  # its invalidation finds nothing cached yet
+        return seen
+
+
+def test_an_answer_read_before_a_change_is_not_cached_after_it() -> None:
+    """The reader's answer is from the old record (or rules); caching it would serve it until
+    the next change."""
+    from designpatterns_ref.membership import RuleSet
+
+    d = _WriterInTheGap()
+    facts = {"status": "active", "tier": "gold", "months": 30, "age": 40, "country": "GB"}
+    d.join("m1", "northwind-union", {**facts, "dues_paid": True})
+    v = Verifier(d, RULES)
+    args = ("m1", "northwind-union", "legal-advice")
+    d.gap = lambda: d.update("m1", "northwind-union", {"dues_paid": False})
+    assert v.verify(*args).eligible  # from the record as it was
+    assert len(v) == 0
+    assert v.verify(*args).reasons == ("dues not paid",) and len(v) == 1
+    strict = RuleSet("northwind-union", 2, common=(), benefits={"legal-advice": ()})
+    v.invalidate("m1", "northwind-union")
+    d.gap = lambda: v.set_rules(strict)
+    assert v.verify(*args).rules_version == 1  # from the rules as they were
+    assert len(v) == 0
+    assert v.verify(*args) == Decision(True, (), 2) and len(v) == 1
+
+
+def test_threads_never_crash_it_nor_leave_a_stale_answer() -> None:
+    """Readers, a writer and a rule-replacer at once, with a small cache that keeps evicting:
+    no exception, the index matches the cache, and every answer left cached is the truth."""
+    import random
+    import sys
+    import threading
+
+    from designpatterns_ref.membership import generate
+
+    d, rules = generate(200, seed=1)
+    v, plain = Verifier(d, rules, max_entries=40), Verifier(d, rules, cache=False)
+    pairs = [(m, o) for m in d.members() for o in d.organisations_of(m)]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def guarded(work: Any) -> Any:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as err:  # reported by the test, not lost in the thread
+                errors.append(err)
+
+        return run
+
+    def write() -> None:
+        rng = random.Random(2)
+        while not done.is_set():
+            m, o = rng.choice(pairs)
+            d.update(m, o, {"months": rng.randint(0, 40), "dues_paid": rng.random() < 0.5})
+
+    def replace_rules() -> None:
+        while not done.is_set():
+            for rs in rules.values():
+                v.set_rules(rs)
+
+    def read(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(15_000):
+            v.verify(*rng.choice(pairs), "legal-advice")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        background = [threading.Thread(target=guarded(f)) for f in (write, replace_rules)]
+        readers = [threading.Thread(target=guarded(lambda s=s: read(s))) for s in (3, 4)]
+        for t in background + readers:
+            t.start()
+        for t in readers:
+            t.join()
+        done.set()
+        for t in background:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert {(m, o, b) for (m, o), bs in v._index.items() for b in bs} == set(v._cache)
+    for (m, o, b), decision in v._cache.items():
+        assert decision == plain.verify(m, o, b)
+
+
+def test_a_verifier_no_longer_used_is_collected_and_stops_listening() -> None:
+    import gc
+    import weakref
+
+    d, rules = sample_directory()
+    keep = Verifier(d, rules)
+    args = ("m0001", "northwind-union", "lounge-access")
+    rebuilt = [Verifier(d, rules) for _ in range(50)]  # say one per rules reload
+    for verifier in rebuilt:
+        assert verifier.verify(*args).eligible
+    gone = [weakref.ref(verifier) for verifier in rebuilt]
+    del rebuilt, verifier
+    gc.collect()
+    assert all(ref() is None for ref in gone) and len(d._listeners) == 1
+    assert keep.verify(*args).eligible
+    d.update("m0001", "northwind-union", {"tier": "silver"})  # the one left still hears
+    assert not keep.verify(*args).eligible
+    keep.close()
+    keep.close()  # harmless
+    assert d._listeners == [] and len(keep) == 0
+    d.update("m0001", "northwind-union", {"tier": "gold"})
+    assert keep.verify(*args).eligible and keep.verify(*args).eligible and len(keep) == 0
+
+
+def test_unsubscribe_takes_one_subscription_and_refuses_a_stranger() -> None:
+    d, seen = Directory(), []
+
+    def listener(member: str, organisation: str) -> None:
+        seen.append((member, organisation))
+
+    d.subscribe(listener)
+    d.subscribe(listener)
+    d.unsubscribe(listener)
+    d.join("m1", "acme", {})
+    assert seen == [("m1", "acme")]
+    with pytest.raises(MembershipError, match="not subscribed"):
+        d.unsubscribe(print)
+    assert d._listeners == [listener]

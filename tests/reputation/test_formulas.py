@@ -255,3 +255,16 @@ def test_no_reviews_score_the_prior_mean_whatever_its_weight(prior, weight) -> N
     assert bayesian_average(StarCounts(), prior_mean=prior, prior_weight=weight) == prior
     assert weighted_rating(3.0, 0, prior, weight) == prior
     assert scorer("bayes", prior_mean=prior, prior_weight=weight)(StarCounts()) == prior
+
+
+@given(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True))
+@example(math.nextafter(1.0, 0.0))  # its upper tail 1 - (1 - level) / 2 rounds to 1.0
+@example(5e-324)
+def test_z_for_every_level_below_one_is_the_quantile(level: float) -> None:
+    from statistics import NormalDist
+
+    z = z_for(level)
+    assert math.isfinite(z) and math.copysign(1.0, z) == 1.0
+    # the two-sided coverage of [-z, z] is the level (the tails are computed, not 1 - level)
+    assert NormalDist().cdf(-z) == pytest.approx((1 - level) / 2, rel=1e-9, abs=1e-300)
+    assert z_for(max(level / 2, 5e-324)) <= z

@@ -201,6 +201,7 @@ def test_the_exploration_slot_goes_to_a_newcomer_the_ranking_left_off_the_page()
     k=st.integers(1, 6),
     slots=st.integers(0, 3),
 )
+@example(reviews=[[5, 5]] * 4 + [[]], k=3, slots=2)  # a spare slot: the ranking fills it first
 def test_an_explored_provider_is_never_one_the_ranking_would_show(
     reviews: list[list[int]], k: int, slots: int
 ) -> None:
@@ -220,6 +221,93 @@ def test_an_explored_provider_is_never_one_the_ranking_would_show(
     merit = [x.provider_id for x in page if not x.explored]
     assert merit == [pid for pid in ranked if pid in set(merit)]  # in ranking order
     assert merit[: k - min(slots, k)] == ranked[: k - min(slots, k)][: len(merit)]
+    assert merit == ranked[: len(merit)]  # the best on merit, none skipped
+    assert all(x.explored for x in page[len(merit) :])  # exploration in the last slots only
+
+
+def test_an_unused_exploration_slot_goes_back_to_the_ranking_before_the_explored_one() -> None:
+    """Two slots, one newcomer: the spare slot is the next on merit, shown above the newcomer
+    (it used to be shown below it, out of order)."""
+    m = Matcher(explore_slots=2)
+    for i, stars in enumerate([5, 5, 5, 5, 5, 4, 4]):
+        m.add_provider(Provider(f"p{i}", 51.5, -0.12 + i * 0.001, frozenset({"g"}), ((0.0, 9.0),)))
+        m.set_reputation(f"p{i}", StarCounts.of([stars] * 50))
+    m.add_provider(Provider("newbie", 51.5, -0.12, frozenset({"g"}), ((0.0, 9.0),)))
+    m.set_reputation("newbie", StarCounts.of([1, 1]))
+    page = m.match(Request(51.5, -0.12, "g", 1.0, 2.0), k=5)
+    assert [(x.provider_id, x.explored) for x in page] == [
+        ("p0", False), ("p1", False), ("p2", False), ("p3", False), ("newbie", True)
+    ]  # fmt: skip
+
+
+def test_queries_while_providers_move_and_explorations_stay_bounded_across_threads() -> None:
+    """A thread moving providers about while others match: no query fails, the index ends
+    equal to brute force, and no newcomer is explored more than max_explorations times."""
+    import sys
+    import threading
+    from collections import Counter
+    from collections.abc import Callable
+
+    m = Matcher(explore_slots=1, max_explorations=3, new_below=1)
+    rng = random.Random(1)
+
+    def place(i: int, r: random.Random) -> Provider:
+        lat, lon = 52.0 + r.uniform(-0.05, 0.05), 4.9 + r.uniform(-0.08, 0.08)
+        return Provider(f"p{i}", lat, lon, frozenset({"g"}), ((0.0, 100.0),))
+
+    for i in range(1_000):
+        m.add_provider(place(i, rng))
+        if i % 50:
+            m.set_reputation(f"p{i}", StarCounts.of([4, 5]))  # every 50th is new
+    request = Request(52.0, 4.9, "g", 1.0, 2.0, max_distance_m=20_000)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def move() -> None:
+        r, i = random.Random(2), 0
+        while not done.is_set():
+            m.add_provider(place(i % 1_000, r))
+            i += 1
+
+    showings: list[str] = []
+
+    def query() -> None:
+        for _ in range(40):
+            showings.extend(x.provider_id for x in m.match(request, k=10) if x.explored)
+
+    def guarded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as err:  # reported by the test, not lost in the thread
+                errors.append(err)
+
+        return run
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        mover = threading.Thread(target=guarded(move))
+        queries = [threading.Thread(target=guarded(query)) for _ in range(3)]
+        mover.start()
+        for t in queries:
+            t.start()
+        for t in queries:
+            t.join()
+        done.set()
+        mover.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    shown = Counter(showings)
+    assert shown and max(shown.values()) <= 3
+    assert shown == {k: n for k, n in m.explorations.items() if n}  # no showing uncounted
+    points = m.index.points
+    assert m.index.within(52.0, 4.9, 5_000) == sorted(
+        (haversine_m(52.0, 4.9, *p), k) for k, p in points.items()
+        if haversine_m(52.0, 4.9, *p) <= 5_000
+    )  # fmt: skip
+    assert {k for cell in m.index.cells.values() for k in cell} == set(points)
 
 
 def test_moving_and_removing_points_leaves_no_empty_cells() -> None:

@@ -122,7 +122,13 @@ def check_facts(facts: object) -> dict[str, Fact]:
     """A copy of ``facts`` if every key is a known fact with a valid value."""
     if not isinstance(facts, Mapping):
         raise MembershipError(f"facts={shown(facts, 80)} must be a mapping of fact names to values")
-    return {str(k): check_fact(k, v) for k, v in list(facts.items())}
+    clean: dict[str, Fact] = {}
+    for key, value in list(facts.items()):
+        if not isinstance(key, str):
+            check_fact(key, value)  # refuses it, naming the key: str(key) may itself raise
+        name = str.__str__(key)  # a plain str; a str subclass's own __str__ is never run
+        clean[name] = check_fact(name, value)
+    return clean
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,16 @@ membership drops that membership's cached answers *before* the change returns to
 so an answer is never served stale after the change. Replacing an organisation's rules
 (:meth:`Verifier.set_rules`) drops every answer for that organisation.
 
+Thread-safe, and never stale under threads either: a miss reads the membership's *generation*
+(bumped by every :meth:`Verifier.invalidate`) before it reads the record, and stores its answer
+only if the generation is unchanged (and the rules are the ones it used), so an answer computed
+from a record that changed meanwhile is returned to its caller but never cached. The cache, its
+index and the generations are written under one lock; the directory is read outside it.
+
+The directory holds the verifier weakly: a verifier that is no longer used is collected, and
+its subscription goes with it; :meth:`Verifier.close` ends it at once (the verifier then
+answers uncached).
+
 Trade-off: explicit invalidation is exact, but needs an index from a membership to its cached
 benefits (more memory) and every writer to go through the directory. ``cache=False`` gives the
 plain uncached path, which the tests use as the reference.
@@ -27,7 +37,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from designpatterns_ref.errors import shown
@@ -40,7 +53,11 @@ __all__ = ["CacheStats", "Verifier"]
 
 @dataclass
 class CacheStats:
-    """Hits, misses and dropped entries since the verifier was made."""
+    """Hits, misses and dropped entries since the verifier was made.
+
+    Misses and drops are counted under the verifier's lock; hits are not, to keep a hit one
+    dict lookup, so with several threads a hit can go uncounted (never an answer wrong).
+    """
 
     hits: int = 0
     misses: int = 0
@@ -97,7 +114,13 @@ class Verifier:
         self.stats = CacheStats()
         self._cache: dict[tuple[str, str, str], Decision] = {}
         self._index: dict[tuple[str, str], set[str]] = {}
-        directory.subscribe(self.invalidate)
+        self._generation: dict[tuple[str, str], int] = {}  # invalidations per membership
+        self._lock = threading.Lock()
+        self._closed = False
+        listener = _weak_listener(weakref.WeakMethod(self.invalidate))
+        directory.subscribe(listener)
+        self._unsubscribe = weakref.finalize(self, _unsubscribe, directory, listener)
+        self._unsubscribe.atexit = False
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -121,48 +144,104 @@ class Verifier:
         except TypeError:  # an unhashable argument: refused by the checks below
             hit = None
         if hit is not None:
-            self.stats.hits += 1
+            self.stats.hits += 1  # outside the lock: see CacheStats
             return hit
         check_name("member", member)
         ruleset = self.rules(organisation)
         ruleset.check_benefit(benefit)
+        membership = (member, organisation)
+        generation = self._generation.get(membership, 0)  # read before the record: see above
         # the directory's records are checked when written: no need to check them again
         decision = _decide(ruleset, benefit, self.directory._facts_view(member, organisation))
-        self.stats.misses += 1
-        if self.cached:
-            if len(self._cache) >= self.max_entries:  # evict the oldest entry
-                old = next(iter(self._cache))
-                del self._cache[old]
-                benefits = self._index[old[:2]]
-                benefits.discard(old[2])
-                if not benefits:  # else the index outgrows the bounded cache
-                    del self._index[old[:2]]
-            self._cache[key] = decision
-            self._index.setdefault((member, organisation), set()).add(benefit)
+        with self._lock:
+            self.stats.misses += 1
+            if (
+                self.cached
+                and not self._closed
+                and self._generation.get(membership, 0) == generation
+                and self._rules.get(organisation) is ruleset
+            ):
+                self._store(key, decision)
         return decision
 
+    def _store(self, key: tuple[str, str, str], decision: Decision) -> None:
+        """Cache ``decision``, evicting the oldest entry when full; called under the lock."""
+        if key not in self._cache and len(self._cache) >= self.max_entries:
+            old = next(iter(self._cache))
+            del self._cache[old]
+            benefits = self._index[old[:2]]
+            benefits.discard(old[2])
+            if not benefits:  # else the index outgrows the bounded cache
+                del self._index[old[:2]]
+        self._cache[key] = decision
+        self._index.setdefault(key[:2], set()).add(key[2])
+
     def invalidate(self, member: str, organisation: str) -> None:
-        """Drop every cached answer about ``member`` in ``organisation``."""
+        """Drop every cached answer about ``member`` in ``organisation``, and keep any answer
+        being worked out from the old record from being cached."""
         check_name("member", member)
         check_name("organisation", organisation)
-        for benefit in self._index.pop((member, organisation), ()):
-            if self._cache.pop((member, organisation, benefit), None) is not None:
+        with self._lock:
+            self._drop((member, organisation))
+
+    def _drop(self, membership: tuple[str, str]) -> None:
+        """:meth:`invalidate`, under the lock."""
+        self._generation[membership] = self._generation.get(membership, 0) + 1
+        for benefit in self._index.pop(membership, ()):
+            if self._cache.pop((*membership, benefit), None) is not None:
                 self.stats.invalidated += 1
 
     def set_rules(self, ruleset: RuleSet) -> None:
         """Replace (or add) an organisation's rules and drop its cached answers."""
         if not isinstance(ruleset, RuleSet):
             raise MembershipError(f"ruleset={shown(ruleset, 80)} must be a RuleSet")
-        self._rules[ruleset.organisation] = ruleset
-        for key in [k for k in self._index if k[1] == ruleset.organisation]:
-            self.invalidate(*key)
+        with self._lock:
+            self._rules[ruleset.organisation] = ruleset
+            for membership in [k for k in self._index if k[1] == ruleset.organisation]:
+                self._drop(membership)
 
     def clear(self) -> None:
         """Drop every cached answer."""
-        self.stats.invalidated += len(self._cache)
-        self._cache.clear()
-        self._index.clear()
+        with self._lock:
+            self.stats.invalidated += len(self._cache)
+            self._cache.clear()
+            self._index.clear()
+
+    def close(self) -> None:
+        """Stop listening to the directory and drop every cached answer; the verifier then
+        answers uncached (so never stale). Closing twice is harmless.
+
+        >>> from designpatterns_ref.membership.data import sample_directory
+        >>> d, rules = sample_directory()
+        >>> v = Verifier(d, rules)
+        >>> v.close()
+        >>> v.verify("m0001", "northwind-union", "legal-advice").eligible, len(v)
+        (True, 0)
+        """
+        self._unsubscribe()
+        with self._lock:
+            self._closed = True
+        self.clear()
 
     def __len__(self) -> int:
         """The number of cached answers."""
         return len(self._cache)
+
+
+def _unsubscribe(directory: Directory, listener: Callable[[str, str], None]) -> None:
+    """Take ``listener`` off ``directory``, if it is still on."""
+    with contextlib.suppress(MembershipError):
+        directory.unsubscribe(listener)
+
+
+def _weak_listener(
+    invalidate: weakref.WeakMethod[Callable[[str, str], None]],
+) -> Callable[[str, str], None]:
+    """A directory listener that does not keep its verifier alive."""
+
+    def listener(member: str, organisation: str) -> None:
+        method = invalidate()
+        if method is not None:
+            method(member, organisation)
+
+    return listener

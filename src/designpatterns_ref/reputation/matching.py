@@ -20,6 +20,12 @@ scored. Exploration is bounded twice: at most ``explore_slots`` per page, and at
 ``max_explorations`` exploration showings per provider over its life, after which it ranks on
 its merits alone. Results say which slots were exploration (``explored=True``).
 
+Thread-safe: providers may move, join and get reviews while queries run. The index's cells
+change under its own lock, and a query copies the points of the cells it scans under that lock
+(the distances are worked out after); the matcher's writes and each page's exploration count
+(so ``max_explorations`` holds across threads) are made under the matcher's lock. A query that
+runs while a provider moves finds it at its old place or its new one.
+
 The geo family (``designpatterns_ref.geo``) has live driver indexes; the families stay
 independent (each imports only the core), so this module keeps its own small grid index,
 checked against brute force.
@@ -36,6 +42,7 @@ sorts the eligible ones: O(e log e).
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -87,24 +94,31 @@ class GridIndex:
     """Points in cells of 0.01 degree; exact ``within`` queries, near the poles too.
 
     Queries wrap across the 180th meridian: a circle around a point at longitude 179.999 also
-    finds the points just past -180.
+    finds the points just past -180. Thread-safe (see the module docstring).
     """
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], dict[str, tuple[float, float]]] = defaultdict(dict)
         self.points: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
 
     def add(self, key: str, lat: float, lon: float) -> None:
         """Insert or move ``key`` to (lat, lon)."""
         check_id("key", key)
         la, lo = _check_point(lat, lon)
-        self.remove(key)
-        self.points[key] = (la, lo)
-        self.cells[int(la // _CELL_DEG), int(lo // _CELL_DEG)][key] = (la, lo)
+        with self._lock:
+            self._remove(key)
+            self.points[key] = (la, lo)
+            self.cells[int(la // _CELL_DEG), int(lo // _CELL_DEG)][key] = (la, lo)
 
     def remove(self, key: str) -> bool:
         """Remove ``key``; True if it was there."""
         check_id("key", key)
+        with self._lock:
+            return self._remove(key)
+
+    def _remove(self, key: str) -> bool:
+        """:meth:`remove`, under the lock."""
         old = self.points.pop(key, None)
         if old is None:
             return False
@@ -126,16 +140,17 @@ class GridIndex:
         d_lon = 180.0 if reach >= 89.0 else min(180.0, d_lat / math.cos(math.radians(reach)))
         rows = range(int((la - d_lat) // _CELL_DEG), int((la + d_lat) // _CELL_DEG) + 1)
         columns = _columns(lo - d_lon, lo + d_lon)
-        if len(rows) * len(columns) > len(self.cells):  # fewer cells in use than to look up
-            cells = [cell for (i, _), cell in self.cells.items() if i in rows]
-        else:
-            cells = [c for i in rows for j in columns if (c := self.cells.get((i, j)))]
+        with self._lock:  # a copy of the points to measure, taken while no writer is inside
+            if len(rows) * len(columns) > len(self.cells):  # fewer cells in use than to look up
+                cells = [cell for (i, _), cell in self.cells.items() if i in rows]
+            else:
+                cells = [c for i in rows for j in columns if (c := self.cells.get((i, j)))]
+            points = [item for cell in cells for item in cell.items()]
         found = []
-        for cell in cells:
-            for key, (plat, plon) in cell.items():
-                d = _haversine(la, lo, plat, plon)
-                if d <= r:
-                    found.append((d, key))
+        for key, (plat, plon) in points:
+            d = _haversine(la, lo, plat, plon)
+            if d <= r:
+                found.append((d, key))
         found.sort()
         return found
 
@@ -246,21 +261,24 @@ class Matcher:
         self.providers: dict[str, Provider] = {}
         self.counts: dict[str, StarCounts] = {}
         self.explorations: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
 
     def add_provider(self, provider: Provider) -> None:
         """Add or replace a provider."""
         if not isinstance(provider, Provider):
             raise ReputationTypeError(f"provider={shown(provider, 60)} must be a Provider")
-        self.index.add(provider.provider_id, provider.lat, provider.lon)
-        self.providers[provider.provider_id] = provider
+        with self._lock:  # the record first: a query finds every indexed id in providers
+            self.providers[provider.provider_id] = provider
+            self.index.add(provider.provider_id, provider.lat, provider.lon)
 
     def set_reputation(self, provider_id: str, counts: StarCounts) -> None:
         """The provider's star counts, as the review book holds them."""
         if not isinstance(counts, StarCounts):
             raise ReputationTypeError(f"counts={shown(counts, 60)} must be StarCounts")
-        if check_id("provider_id", provider_id) not in self.providers:
-            raise ReputationError(f"provider_id={shown(provider_id, 60)} is not a provider")
-        self.counts[provider_id] = counts
+        with self._lock:
+            if check_id("provider_id", provider_id) not in self.providers:
+                raise ReputationError(f"provider_id={shown(provider_id, 60)} is not a provider")
+            self.counts[provider_id] = counts
 
     def candidates(self, request: Request) -> list[Match]:
         """Every eligible provider, scored, best first (ties by id): no exploration."""
@@ -280,29 +298,25 @@ class Matcher:
         return out
 
     def match(self, request: Request, k: int = 5) -> list[Match]:
-        """The top ``k`` for ``request``, the last ``explore_slots`` kept for new providers."""
+        """The top ``k`` for ``request``: the best on merit, then up to ``explore_slots`` new
+        providers the ranking left off the page, last (slots no newcomer takes go back to the
+        ranking)."""
         size = check_count("k", k, limit=10_000)
         ranked = self.candidates(request)
         slots = min(self.explore_slots, size)
-        page = ranked[: size - slots]
-        shown = {m.provider_id for m in page}
         on_merit = {m.provider_id for m in ranked[:size]}  # the page a ranking alone would show
-        fresh = [
-            m
-            for m in ranked
-            if m.provider_id not in on_merit
-            and self.counts.get(m.provider_id, StarCounts()).n < self.new_below
-            and self.explorations[m.provider_id] < self.max_explorations
-        ]
-        fresh.sort(key=lambda m: (self.explorations[m.provider_id], -m.score, m.provider_id))
-        for m in fresh[:slots]:
-            self.explorations[m.provider_id] += 1
-            page.append(Match(m.provider_id, m.distance_m, m.reputation, m.score, explored=True))
-            shown.add(m.provider_id)
-        for m in ranked:  # slots no newcomer took go back to the ranking
-            if len(page) >= size:
-                break
-            if m.provider_id not in shown:
-                page.append(m)
-                shown.add(m.provider_id)
+        with self._lock:  # pick and count together: max_explorations holds across threads
+            fresh = [
+                m
+                for m in ranked
+                if m.provider_id not in on_merit
+                and self.counts.get(m.provider_id, StarCounts()).n < self.new_below
+                and self.explorations[m.provider_id] < self.max_explorations
+            ]
+            fresh.sort(key=lambda m: (self.explorations[m.provider_id], -m.score, m.provider_id))
+            explored = fresh[:slots]
+            for m in explored:
+                self.explorations[m.provider_id] += 1
+        page = ranked[: size - len(explored)]
+        page += [Match(m.provider_id, m.distance_m, m.reputation, m.score, True) for m in explored]
         return page

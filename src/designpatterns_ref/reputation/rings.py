@@ -12,19 +12,28 @@ of the praise they receive comes from inside the group.
 1. the *mutual graph*: an edge between two accounts that reviewed each other at least
    ``min_mutual`` times in each direction (default 1: a ring that trades a single fake job per
    pair must still be caught; raising it buys precision with recall);
-2. its maximal cliques of at least ``min_size`` accounts (Bron-Kerbosch with pivoting);
-3. a clique is flagged when its *insularity*, the share of the reviews its members received that
-   came from other members, is at least ``insularity`` (default 0.6), and their mean internal
-   rating is at least ``min_stars`` (4.5): honest strangers' triangles are rare and open to the
-   town; rings are closed and unanimous.
+2. its *groups*: two mutual pairs are in one group when they lie in a common triangle, and so
+   on transitively (clique percolation with triangles: cliques of three or more that share a
+   pair are merged), so a closed ring whose members skip some partners is still one group;
+3. each group's *core*: members are dropped while one of them received less than half the
+   ``insularity`` bar of its reviews from the others, so an honest account that traded with
+   two members of a ring is not swept into it (nor can a ring dilute itself with one);
+4. a core of at least ``min_size`` accounts is flagged when its *insularity*, the share of the
+   reviews its members received that came from other members over the group's pairs, is at
+   least ``insularity`` (default 0.6), and their mean internal rating is at least ``min_stars``
+   (4.5): honest strangers' triangles are rare and open to the town; rings are closed and
+   unanimous.
 
 The trade-off is the usual one between precision and recall: a lower ``insularity`` catches
 rings that camouflage themselves with outside jobs, and also flags close-knit honest groups
 (neighbours who keep hiring each other). :func:`precision_recall` measures both against planted
 rings (:mod:`.market` generates a marketplace with them).
 
-Complexity: O(R) to build the graph from R reviews; Bron-Kerbosch is exponential in the worst
-case but the mutual graph is sparse (honest accounts rarely have repeat reciprocal edges).
+Complexity: O(R) to build the graph from R reviews; finding every triangle takes O(sum over
+mutual pairs of the smaller degree), at most O(R^1.5), whatever shape the accounts give the
+graph (enumerating maximal cliques instead would take 3^(n/3) steps on n accounts that each skip
+two partners); each core is peeled in O(pairs). :func:`maximal_cliques` is kept for
+callers that want the cliques themselves; the detector does not use it.
 
 >>> reviews = [(a, b, 5) for a in "xyz" for b in "xyz" if a != b] * 2
 >>> RingDetector().rings(reviews)[0].members
@@ -60,7 +69,8 @@ class Ring:
 def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     """Every maximal clique of an undirected graph without self-loops (Bron-Kerbosch with
     pivoting); a graph that is not undirected, or lists a node as its own neighbour, raises
-    :class:`ReputationError`.
+    :class:`ReputationError`. Exponential in the worst case (3^(n/3) maximal cliques on n
+    nodes): do not run it on a graph that others shape.
 
     >>> sorted(sorted(c) for c in maximal_cliques({"a": {"b"}, "b": {"a"}, "c": set()}))
     [['a', 'b'], ['c']]
@@ -90,8 +100,80 @@ def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
+def _groups(graph: dict[str, set[str]]) -> list[list[tuple[str, str]]]:
+    """The groups of an undirected graph, each as its list of edges ``(a, b)`` with ``a < b``.
+
+    Two edges are in one group when they lie in a common triangle, and so on transitively
+    (clique percolation with triangles: maximal cliques of three or more that share an edge are
+    merged); an edge in no triangle is a group of two. Every edge is in exactly one group.
+
+    Each triangle ``a < b < c`` is found once, from its edge ``(a, b)``, by looking through the
+    smaller of the two neighbour sets: O(sum over edges of the smaller degree), at most
+    O(E^1.5), with a union-find over the edges.
+    """
+    parent: dict[tuple[str, str], tuple[str, str]] = {
+        (a, b): (a, b) for a in graph for b in graph[a] if a < b
+    }
+
+    def find(edge: tuple[str, str]) -> tuple[str, str]:
+        root = edge
+        while parent[root] != root:
+            root = parent[root]
+        while parent[edge] != root:  # path compression
+            parent[edge], edge = root, parent[edge]
+        return root
+
+    for a, b in list(parent):
+        smaller, larger = sorted((graph[a], graph[b]), key=len)
+        for c in smaller:
+            if c > b and c in larger:  # the triangle a < b < c: one group
+                root = find((a, b))
+                parent[find((a, c))] = root
+                parent[find((b, c))] = root
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for edge in parent:
+        groups[find(edge)].append(edge)
+    return list(groups.values())
+
+
+def _core(
+    group: set[str],
+    pairs: list[tuple[str, str]],
+    directed: Counter[tuple[str, str]],
+    received: Counter[str],
+    share: float,
+) -> set[str]:
+    """The largest part of ``group`` in which every member received at least ``share`` of its
+    reviews from the others in it (over the group's ``pairs``).
+
+    Members below the bar are dropped, one at a time, until none is left. A member dropped is
+    in no such part: what the others give it only shrinks as members go, so the order does not
+    matter. Each pair is looked at once per side: O(pairs).
+    """
+    gave: dict[str, list[tuple[str, int]]] = defaultdict(list)  # giver -> (subject, reviews)
+    inside: Counter[str] = Counter()
+    for a, b in pairs:
+        gave[a].append((b, directed[a, b]))
+        gave[b].append((a, directed[b, a]))
+        inside[b] += directed[a, b]
+        inside[a] += directed[b, a]
+    core = set(group)
+    low = [m for m in group if inside[m] < share * received[m]]
+    dropped = set(low)
+    while low:
+        member = low.pop()
+        core.discard(member)
+        for subject, n in gave[member]:
+            if subject not in dropped:
+                inside[subject] -= n
+                if inside[subject] < share * received[subject]:
+                    dropped.add(subject)
+                    low.append(subject)
+    return core
+
+
 class RingDetector:
-    """Flags cliques of accounts that review each other repeatedly and mostly each other."""
+    """Flags groups of accounts that review each other repeatedly and mostly each other."""
 
     def __init__(
         self,
@@ -139,16 +221,19 @@ class RingDetector:
                 graph[a].add(b)
                 graph[b].add(a)
         flagged = []
-        for clique in maximal_cliques(dict(graph)):
-            if len(clique) < self.min_size:
+        for pairs in _groups(graph):
+            group = _core(
+                {m for pair in pairs for m in pair}, pairs, directed, received, self.insularity / 2
+            )
+            if len(group) < self.min_size:
                 continue
-            inside = sum(directed[a, b] for a in clique for b in clique if a != b)
-            total_received = sum(received[m] for m in clique)
-            stars = sum(stars_of[a, b] for a in clique for b in clique if a != b)
-            insular = inside / total_received
+            inner = [(a, b) for a, b in pairs if a in group and b in group]
+            inside = sum(directed[a, b] + directed[b, a] for a, b in inner)
+            stars = sum(stars_of[a, b] + stars_of[b, a] for a, b in inner)
+            insular = inside / sum(received[m] for m in group)
             mean = stars / inside
             if insular >= self.insularity and mean >= self.min_stars:
-                flagged.append(Ring(tuple(sorted(clique)), insular, mean))
+                flagged.append(Ring(tuple(sorted(group)), insular, mean))
         flagged.sort(key=lambda r: (-r.insularity, r.members))
         return flagged
 

@@ -38,7 +38,9 @@ def z_for(confidence: float) -> float:
     level = check_number("confidence", confidence, lo=0.0, hi=1.0, lo_open=True)
     if level >= 1.0:
         raise ReputationError(f"confidence={shown(confidence)} must be below 1")
-    return NormalDist().inv_cdf(1 - (1 - level) / 2)
+    # the lower tail (1 - level) / 2 is positive for every level below 1; the upper tail
+    # 1 - (1 - level) / 2 rounds to 1.0 for the largest floats below 1
+    return abs(NormalDist().inv_cdf((1 - level) / 2))  # abs: 0.0, not -0.0, for a tiny level
 
 
 def wilson_lower_bound(positive: int, n: int, *, z: float = 1.959963984540054) -> float:

@@ -61,6 +61,17 @@ def _directory() -> Directory:
     return sample_directory()[0]
 
 
+def _listener(member: str, organisation: str) -> None:
+    pass
+
+
+def _directory_with_listener() -> Directory:
+    """A directory with a subscriber, so that a hostile value is compared with one."""
+    directory = _directory()
+    directory.subscribe(_listener)
+    return directory
+
+
 def _verifier() -> Verifier:
     return Verifier(*sample_directory())
 
@@ -165,6 +176,8 @@ ENTRIES = [
     Entry("Directory.organisations_of", call=lambda d, v: d.organisations_of(v), make=_directory),
     Entry("Directory.subscribe", call=lambda d, v: d.subscribe(v), make=_directory,
           snapshot=lambda d: list(d._listeners)),
+    Entry("Directory.unsubscribe", call=lambda d, v: d.unsubscribe(v),
+          make=_directory_with_listener, snapshot=lambda d: list(d._listeners)),
     *per_argument("Verifier", lambda _, **kw: Verifier(**kw),
                   {"directory": Directory(), "rules": sample_directory()[1], "cache": True,
                    "max_entries": 10}),
