@@ -236,7 +236,7 @@ def test_a_store_serves_the_one_strategy_that_filled_it(
     for i in range(5):
         filled.follow(f"f{i}", "star")
     post = filled.post("star", at=1.0)
-    with pytest.raises(FeedError, match="holds timelines made by"):
+    with pytest.raises(FeedError, match="is claimed by"):
         then(store)
     assert [p.id for p in filled.timeline("f0")] == [post.id]
     again = first(store)

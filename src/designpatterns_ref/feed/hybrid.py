@@ -27,7 +27,7 @@ entries. Going up, the new follower first gets the author's posts as for any fol
 flag is set, then the pushed posts are taken out: cut short after the flag, posts are both
 pushed and pulled, which reads drop as doubles; cut short before it, the author is still pushed
 to every follower, and its next post (or follow) crosses instead of pushing, so no post is ever
-pushed to ``threshold`` followers or more, even on a store whose graph another strategy loaded.
+pushed to ``threshold`` followers or more, even on a store whose graph was written directly.
 Going down, the timelines change before the flag does, so a crossing cut short by an outage is
 finished by retrying the unfollow that caused it. With several servers on
 one store, a crossing down makes a second pass once its flag is clear (for posts and follows of
@@ -141,6 +141,13 @@ class HybridFanout(FanoutOnWrite):
         flags in the store were set against it)."""
         return self._threshold
 
+    @threshold.setter
+    def threshold(self, value: object) -> None:
+        raise FeedError(
+            f"threshold={shown(value)}: a hybrid's threshold is read-only (its store's celebrity "
+            f"flags and claim were set for {self._threshold}); make a new feed on a fresh store"
+        )
+
     def _strategy(self) -> str:
         return f"{self.kind} threshold={self.threshold}"
 
@@ -156,7 +163,7 @@ class HybridFanout(FanoutOnWrite):
         followers = self._store.followers(post.author)
         if len(followers) >= self.threshold:
             # a celebrity without its flag: a crossing up cut short before the flag, or a
-            # store whose graph was loaded by another strategy; cross now, push nothing
+            # graph written to the store directly; cross now, push nothing
             self._cross_up(post.author)
             return []
         if self.inactive_after is None or now is None or not followers:

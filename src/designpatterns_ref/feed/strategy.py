@@ -71,9 +71,10 @@ class Feed(ABC):
         recorded = self._store.claim(self._strategy())
         if recorded != self._strategy():
             raise FeedError(
-                f"store={shown(store)} holds timelines made by {shown(recorded)}, not "
-                f"{shown(self._strategy())}: a store serves one strategy (and one hybrid "
-                "threshold); use a fresh store (or clear() a RedisStore) and load the graph again"
+                f"store={shown(store)} is claimed by {shown(recorded)} (a feed of it was made "
+                f"on the store, empty or not), not {shown(self._strategy())}: a store serves one "
+                "strategy (and one hybrid threshold); use a fresh store (or clear() a RedisStore) "
+                "and load the graph again"
             )
 
     def __repr__(self) -> str:
