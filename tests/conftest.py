@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("shared data not found: set DPREF_DATA or place it at ../shared/data")
     return path
+
+
+@pytest.fixture
+def busy_switching() -> Iterator[None]:
+    """Threads switch as often as the interpreter allows, so an unlocked read-then-write is
+    caught between its read and its write many times over within a second."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @pytest.fixture

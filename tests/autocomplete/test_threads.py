@@ -9,9 +9,7 @@ FrozenCompleter with blocks of 1 or 2 terms, inside the swap of its recently ope
 from __future__ import annotations
 
 import random
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,16 +37,6 @@ ASKS = [
 
 def frozen(block: int) -> Any:
     return type(f"Frozen{block}", (FrozenCompleter,), {"BLOCK": block})
-
-
-@pytest.fixture
-def busy_switching() -> Iterator[None]:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @pytest.mark.usefixtures("busy_switching")

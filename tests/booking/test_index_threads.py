@@ -9,9 +9,7 @@ the write of an unguarded ``row[hotel] = row.get(hotel, 0) - delta``.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -22,17 +20,8 @@ NIGHT = date(2026, 3, 1)
 THREADS, ROUNDS, START = 4, 5_000, 500
 
 
-@pytest.fixture
-def fast_switches() -> Iterator[None]:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-def test_concurrent_listeners_and_searches_lose_no_update(fast_switches: None) -> None:
+@pytest.mark.usefixtures("busy_switching")
+def test_concurrent_listeners_and_searches_lose_no_update() -> None:
     index = AvailabilityIndex()
     index.add_hotel("h1", "lisbon", 38.72, -9.14)
     nights = [NIGHT + timedelta(days=i) for i in range(3)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,6 @@ from designpatterns_ref.capacity import (
     CapacityError,
     ConcurrencyError,
     EventLog,
-    PostgresEventLog,
     SQLiteEventLog,
     Topology,
     counter_ids,
@@ -327,19 +326,6 @@ def test_a_clock_returning_no_time_is_refused_and_changes_nothing(
 
 
 # -- two services sharing one log: each command is checked against the log's latest state ----
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[list[EventLog]]:
-    """Two connections to one emptied log (a SQLite file or a PostgreSQL database)."""
-    if request.param == "sqlite":
-        logs: list[EventLog] = [SQLiteEventLog(f"{tmp_path}/beds.db") for _ in range(2)]
-    else:
-        logs = [PostgresEventLog(request.getfixturevalue("pg_url")) for _ in range(2)]
-    empty_log(logs[0])
-    yield logs
-    for log in logs:
-        log.close()
 
 
 def test_two_services_on_one_log_do_not_both_admit_one_bed(shared_logs: list[EventLog]) -> None:

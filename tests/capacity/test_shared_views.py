@@ -3,9 +3,6 @@ homes, checked against a replay of the log after every step."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +12,6 @@ from designpatterns_ref.capacity import (
     CapacityError,
     CapacityProjection,
     EventLog,
-    PostgresEventLog,
-    SQLiteEventLog,
     Topology,
     counter_ids,
 )
@@ -26,19 +21,6 @@ from tests.capacity.test_log import empty_log
 _TOPOLOGY = Topology({"north": {"elm": {"a": 2}, "oak": {"a": 2}}})
 _BEDS = ["elm/a/1", "elm/a/2", "oak/a/1", "oak/a/2"]
 _COMMANDS = ["admit", "discharge", "block", "reserve", "release"]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[list[EventLog]]:
-    """Two connections to one emptied log (a SQLite file or a PostgreSQL database)."""
-    if request.param == "sqlite":
-        logs: list[EventLog] = [SQLiteEventLog(f"{tmp_path}/beds.db") for _ in range(2)]
-    else:
-        logs = [PostgresEventLog(request.getfixturevalue("pg_url")) for _ in range(2)]
-    empty_log(logs[0])
-    yield logs
-    for log in logs:
-        log.close()
 
 
 def test_a_dashboard_on_the_log_shows_another_services_writes(

@@ -8,7 +8,6 @@ the cost before was seconds to minutes, or a MemoryError.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +19,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import VitalsError, assess, news2
-from designpatterns_ref.clinical._cli import register
 from designpatterns_ref.clinical.engine import check_choice, check_number, quantise
 from designpatterns_ref.clinical.rules import NEWS2, RESPIRATION_RATE, SPO2_SCALE
+from tests.clinical.test_cli import run
 
 OK = dict(respiration_rate=18, spo2=97, systolic_bp=120, pulse=70, consciousness="A",
           temperature=37.0)  # fmt: skip
@@ -124,13 +123,6 @@ def test_a_zero_of_any_exponent_is_scored_as_zero(
 def test_the_cli_scores_a_zero_of_any_exponent(
     cpu: Callable[[], float], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def run(*argv: str) -> int:
-        parser = argparse.ArgumentParser(prog="dpref")
-        register(parser.add_subparsers())
-        args = parser.parse_args(list(argv))
-        status: int = args.func(args)
-        return status
-
     args = ["--spo2", "97", "--sbp", "120", "--pulse", "70", "--acvpu", "A", "--temp", "37"]
     assert run("news2", "--rr", "0e999999999999999999", *args, "--json") == 0
     huge = json.loads(capsys.readouterr().out)

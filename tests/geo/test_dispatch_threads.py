@@ -8,9 +8,8 @@ the lock ``request`` holds, so requests never fail and never hand out a busy dri
 from __future__ import annotations
 
 import random
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -29,15 +28,6 @@ MEMORY: dict[str, Callable[[], DriverIndex]] = {
     "quadtree": lambda: QuadTreeIndex(capacity=4, ttl=None),
     "h3": lambda: H3Index(ttl=None),
 }
-
-
-@pytest.fixture
-def busy_switching() -> Iterator[None]:
-    """Threads switch as often as the interpreter allows, so a race shows within a second."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
 
 
 def spot(rng: random.Random) -> tuple[float, float]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,18 +10,6 @@ from designpatterns_ref.identity import Claims, Issuer, KeySet, StatusAuthority
 
 THREADS = 4
 ISSUES = 3_000
-
-
-@pytest.fixture
-def busy_switching() -> Iterator[None]:
-    """Switch threads as often as the interpreter can, so any unlocked read-then-write of the
-    authority's counter is caught between its read and its write many times over."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @pytest.mark.usefixtures("busy_switching")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import socket
@@ -10,7 +9,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -27,7 +26,7 @@ from designpatterns_ref.identity import (
     fetch_status_list,
     online_check,
 )
-from tests.identity.world import make_world, standard_claims
+from tests.identity.world import make_world, serving, standard_claims
 
 
 def test_the_gate_asks_the_issuer_and_sees_a_revocation_at_once() -> None:
@@ -238,27 +237,12 @@ class _Garbage(BaseHTTPRequestHandler):
             self.wfile.write(b"\xff\xfe")
 
 
-@contextlib.contextmanager
-def _garbage_server(kind: str) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
-    server.kind = kind  # type: ignore[attr-defined]
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 @pytest.mark.parametrize("kind", ["html", "not http", "short", "binary list"])
 def test_a_garbled_answer_is_no_answer_and_the_cache_decides(kind: str) -> None:
     w = make_world()
     claims = standard_claims(w)
     token = w.issuer.sign_jws(claims)
-    with _garbage_server(kind) as url:
+    with serving(_Garbage, kind=kind) as url:
         check = online_check(url, issuer="acme-id", timeout=2)
         with pytest.raises((IdentityError, OSError)) as info:
             check("acme-id", "acme/status/1", claims.status_index)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
-import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -22,7 +19,7 @@ from designpatterns_ref.identity import (
     fetch_status_list,
     online_check,
 )
-from tests.identity.world import make_world, standard_claims
+from tests.identity.world import make_world, serving, standard_claims
 
 ANSWERS = ["revoked", "not revoked", "no answer"]
 
@@ -88,20 +85,6 @@ class _Liar(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-@contextlib.contextmanager
-def _liar() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Liar)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def test_a_lying_endpoint_cannot_unrevoke_a_badge_the_signed_list_shows_revoked() -> None:
     w = make_world()
     claims = standard_claims(w)
@@ -109,7 +92,7 @@ def test_a_lying_endpoint_cannot_unrevoke_a_badge_the_signed_list_shows_revoked(
     w.authority.revoke(claims.status_index)
     w.clock.advance(1)
     w.cache.update(w.authority.publish())
-    with _liar() as url:
+    with serving(_Liar) as url:
         gate = GateVerifier(
             w.trust, w.cache, clock=w.clock, online=online_check(url, issuer="acme-id")
         )

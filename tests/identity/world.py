@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.identity import (
@@ -53,3 +57,21 @@ def standard_claims(world: World, worker: str = "w1", **kw: object):  # type: ig
     }
     args.update(kw)
     return world.issuer.issue(worker, "acme", "dock-3", "loader", **args)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], **attrs: object) -> Iterator[str]:
+    """A real HTTP server on a loopback port answering with ``handler`` (``attrs`` set on the
+    server, where the handler reads them); yields its base URL, shuts it down after."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attrs.items():
+        setattr(server, name, value)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -209,11 +209,11 @@ def test_an_answer_read_before_a_change_is_not_cached_after_it() -> None:
     assert v.verify(*args) == Decision(True, (), 2) and len(v) == 1
 
 
+@pytest.mark.usefixtures("busy_switching")
 def test_threads_never_crash_it_nor_leave_a_stale_answer() -> None:
     """Readers, a writer and a rule-replacer at once, with a small cache that keeps evicting:
     no exception, the index matches the cache, and every answer left cached is the truth."""
     import random
-    import sys
     import threading
 
     from designpatterns_ref.membership import generate
@@ -249,20 +249,15 @@ def test_threads_never_crash_it_nor_leave_a_stale_answer() -> None:
         for _ in range(15_000):
             v.verify(*rng.choice(pairs), "legal-advice")
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        background = [threading.Thread(target=guarded(f)) for f in (write, replace_rules)]
-        readers = [threading.Thread(target=guarded(lambda s=s: read(s))) for s in (3, 4)]
-        for t in background + readers:
-            t.start()
-        for t in readers:
-            t.join()
-        done.set()
-        for t in background:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    background = [threading.Thread(target=guarded(f)) for f in (write, replace_rules)]
+    readers = [threading.Thread(target=guarded(lambda s=s: read(s))) for s in (3, 4)]
+    for t in background + readers:
+        t.start()
+    for t in readers:
+        t.join()
+    done.set()
+    for t in background:
+        t.join()
     assert errors == []
     assert {(m, o, b) for (m, o), bs in v._index.items() for b in bs} == set(v._cache)
     for (m, o, b), decision in v._cache.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -240,10 +241,10 @@ def test_an_unused_exploration_slot_goes_back_to_the_ranking_before_the_explored
     ]  # fmt: skip
 
 
+@pytest.mark.usefixtures("busy_switching")
 def test_queries_while_providers_move_and_explorations_stay_bounded_across_threads() -> None:
     """A thread moving providers about while others match: no query fails, the index ends
     equal to brute force, and no newcomer is explored more than max_explorations times."""
-    import sys
     import threading
     from collections import Counter
     from collections.abc import Callable
@@ -284,20 +285,15 @@ def test_queries_while_providers_move_and_explorations_stay_bounded_across_threa
 
         return run
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        mover = threading.Thread(target=guarded(move))
-        queries = [threading.Thread(target=guarded(query)) for _ in range(3)]
-        mover.start()
-        for t in queries:
-            t.start()
-        for t in queries:
-            t.join()
-        done.set()
-        mover.join()
-    finally:
-        sys.setswitchinterval(interval)
+    mover = threading.Thread(target=guarded(move))
+    queries = [threading.Thread(target=guarded(query)) for _ in range(3)]
+    mover.start()
+    for t in queries:
+        t.start()
+    for t in queries:
+        t.join()
+    done.set()
+    mover.join()
     assert errors == []
     shown = Counter(showings)
     assert shown and max(shown.values()) <= 3

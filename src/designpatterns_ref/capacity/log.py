@@ -140,22 +140,34 @@ class EventLog:
         failure (the file locked by another writer past the busy timeout, a full disk)
         rolls back and raises :class:`CapacityError`."""
         batch = _check_batch(stream, events, expected_version)
+        with self._transaction(
+            f"append to stream={shown(stream)} failed",
+            clash=f"stream={shown(stream)} was appended to concurrently; read and retry",
+        ) as conn:
+            return self._append(conn, stream, batch, expected_version, len(events))
+
+    @contextlib.contextmanager
+    def _transaction(
+        self, failed: str, *, clash: str | None = None, begin: bool = True
+    ) -> Iterator[Any]:
+        """The connection, under the lock, in one transaction (opened by ``_begin`` unless
+        ``begin`` is false) committed when the block ends. On any error it is rolled back; a
+        unique-key clash raises :class:`ConcurrencyError` with ``clash`` (when given), another
+        database error :class:`CapacityError` with ``failed`` and the error."""
         with self._lock:
             conn = self._conn()
             try:
-                self._begin(conn)
-                result = self._append(conn, stream, batch, expected_version, len(events))
+                if begin:
+                    self._begin(conn)
+                yield conn
                 conn.commit()
             except BaseException as exc:
                 self._rollback(conn)
-                if isinstance(exc, self.integrity_errors):
-                    raise ConcurrencyError(
-                        f"stream={shown(stream)} was appended to concurrently; read and retry"
-                    ) from None
+                if clash is not None and isinstance(exc, self.integrity_errors):
+                    raise ConcurrencyError(clash) from None
                 if isinstance(exc, self.database_errors):
-                    raise CapacityError(f"append to stream={shown(stream)} failed: {exc}") from exc
+                    raise CapacityError(f"{failed}: {exc}") from exc
                 raise
-            return result
 
     def _rollback(self, conn: Any) -> None:
         """Roll back after a failure, never raising a database error of its own: on a closed or
@@ -216,27 +228,16 @@ class EventLog:
             seen = math.nan
         if not isinstance(at, int | float) or not math.isfinite(seen):
             raise CapacityError(f"at={shown(at)} must be a finite number of seconds")
-        with self._lock:
-            conn = self._conn()
-            try:
-                self._begin(conn)
-                conn.cursor().execute(
-                    self._sql(
-                        "INSERT INTO stream_seen (stream, at) VALUES (?, ?) "
-                        "ON CONFLICT (stream) DO UPDATE SET at = CASE "
-                        "WHEN excluded.at > stream_seen.at THEN excluded.at "
-                        "ELSE stream_seen.at END"
-                    ),
-                    (stream, seen),
-                )
-                conn.commit()
-            except BaseException as exc:
-                self._rollback(conn)
-                if isinstance(exc, self.database_errors):
-                    raise CapacityError(
-                        f"marking stream={shown(stream)} seen failed: {exc}"
-                    ) from exc
-                raise
+        with self._transaction(f"marking stream={shown(stream)} seen failed") as conn:
+            conn.cursor().execute(
+                self._sql(
+                    "INSERT INTO stream_seen (stream, at) VALUES (?, ?) "
+                    "ON CONFLICT (stream) DO UPDATE SET at = CASE "
+                    "WHEN excluded.at > stream_seen.at THEN excluded.at "
+                    "ELSE stream_seen.at END"
+                ),
+                (stream, seen),
+            )
 
     def seen(self) -> dict[str, float]:
         """The latest time each stream's writer was heard from (streams never heard: absent)."""
@@ -261,19 +262,10 @@ class EventLog:
         rollback, and the log must stay usable after an error. A database failure (the file
         held by another process past the busy timeout, a closed log, a lost connection, a
         dropped table) raises :class:`CapacityError`."""
-        with self._lock:
-            conn = self._conn()
-            try:
-                cur = conn.cursor()
-                cur.execute(self._sql(sql), params)
-                rows = list(cur.fetchall())
-                conn.commit()
-            except BaseException as exc:
-                self._rollback(conn)
-                if isinstance(exc, self.database_errors):
-                    raise CapacityError(f"reading the event log failed: {exc}") from exc
-                raise
-            return rows
+        with self._transaction("reading the event log failed", begin=False) as conn:
+            cur = conn.cursor()
+            cur.execute(self._sql(sql), params)
+            return list(cur.fetchall())
 
     def read_stream(self, stream: str, after_version: int = 0) -> Iterator[tuple[int, BedEvent]]:
         """``(version, event)`` for each event of ``stream`` after ``after_version``, in
