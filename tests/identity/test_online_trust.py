@@ -102,7 +102,13 @@ def test_a_lying_endpoint_cannot_unrevoke_a_badge_the_signed_list_shows_revoked(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://status.acme.example", "http://10.0.0.1:8080", "http://[2001:db8::1]:80"],
+    [
+        "http://status.acme.example",
+        "http://10.0.0.1:8080",
+        "http://[2001:db8::1]:80",
+        "http://localhost.example:80",
+        "http://[::ffff:10.0.0.1]:80",
+    ],
 )
 def test_plain_http_is_refused_for_online_checks_beyond_loopback(url: str) -> None:
     with pytest.raises(IdentityError, match="https"):
@@ -116,7 +122,10 @@ def test_plain_http_is_refused_for_online_checks_beyond_loopback(url: str) -> No
         "http://127.0.0.1:9",
         "http://127.8.9.10:9",
         "http://localhost:9",
+        "http://LOCALHOST:9",
+        "http://localhost.:9",
         "http://[::1]:9",
+        "http://[::ffff:127.0.0.1]:9",
     ],
 )
 def test_https_or_loopback_is_accepted_for_online_checks(url: str) -> None:

@@ -83,12 +83,17 @@ def _check_timeout(timeout: object) -> float:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """``localhost`` (``localhost.`` too: the same name, fully qualified), an address in
+    127.0.0.0/8, ``::1``, or an IPv4 loopback written as IPv6 (``::ffff:127.0.0.1``, which
+    Python 3.11 does not count as loopback by itself)."""
+    if host in ("localhost", "localhost."):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:  # a name, not an address
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def _check_url(base_url: object, *, signed: bool) -> str:
